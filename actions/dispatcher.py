@@ -1,0 +1,112 @@
+"""The dispatcher: what ``runworker`` does beside django-q2, about twice a second.
+
+(a) enqueue retrying runs that are due; (b) turn runs whose lease expired into a
+``lost`` attempt, then retry or dead-letter them; (c) re-enqueue queued runs whose
+enqueue looks lost. Any number of dispatchers may run against one database: rows
+are picked with ``FOR UPDATE SKIP LOCKED`` where the database has it, and every
+change is a compare-and-set, so a duplicate pick does no harm.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import queue, registry, runs
+from .models import Run, RunStatus, WorkerHeartbeat
+from .policy import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+@dataclass
+class DispatchReport:
+    enqueued_retries: int = 0
+    expired_leases: int = 0
+    reenqueued: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.enqueued_retries + self.expired_leases + self.reenqueued
+
+
+def dispatch_once() -> DispatchReport:
+    report = DispatchReport()
+    report.expired_leases = expire_leases()
+    report.enqueued_retries = enqueue_due_retries()
+    report.reenqueued = reenqueue_stale()
+    return report
+
+
+def enqueue_due_retries() -> int:
+    now = timezone.now()
+    due = Run.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at")),
+        status=RunStatus.RETRYING,
+        next_attempt_at__lte=now,
+        action__paused=False,
+    )
+    return _enqueue(due, RunStatus.RETRYING, now)
+
+
+def reenqueue_stale() -> int:
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=settings.DOPLATFORM_REENQUEUE_AFTER)
+    stale = Run.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale_before),
+        status__in=[RunStatus.QUEUED, RunStatus.RETRYING],
+        action__paused=False,
+    ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
+    count = _enqueue(stale, None, now)
+    if count:
+        log.info("re-enqueued %s runs whose enqueue looked lost", count)
+    return count
+
+
+def expire_leases() -> int:
+    now = timezone.now()
+    expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+    count = 0
+    for run in _pick(expired.select_related("action")):
+        spec = registry.find_spec(run.action_id)
+        policy = run.action.effective_policy(spec.policy if spec else RetryPolicy())
+        if runs.expire_lease(run, policy=policy, now=now):
+            count += 1
+            log.warning("run %s: attempt %s lost (worker %s)", run.pk, run.attempts, run.worker)
+    return count
+
+
+def _enqueue(candidates, expected_status: str | None, now) -> int:
+    count = 0
+    with transaction.atomic():
+        for run in _pick(candidates.only("pk", "status", "enqueued_at")):
+            changed = Run.objects.filter(
+                pk=run.pk, status=run.status, enqueued_at=run.enqueued_at
+            ).update(enqueued_at=now)
+            if changed:
+                queue.enqueue(run.pk)
+                count += 1
+    return count
+
+
+def _pick(queryset) -> list[Run]:
+    """Up to BATCH rows, skipping rows another dispatcher has locked (PostgreSQL)."""
+    queryset = queryset.order_by()[:BATCH]
+    if connection.features.has_select_for_update_skip_locked and transaction.get_autocommit() is False:
+        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+    return list(queryset)
+
+
+def beat(name: str, started_at) -> None:
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"last_seen": now, "started_at": started_at})
+
+
+def forget_worker(name: str) -> None:
+    WorkerHeartbeat.objects.filter(name=name).delete()

@@ -1,0 +1,70 @@
+import logging
+import signal
+import threading
+import time
+
+from django import db
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from actions import dispatcher, pruning, queue
+from actions.health import longest_lease
+from actions.worker import worker_name
+
+log = logging.getLogger("actions.runworker")
+
+
+class Command(BaseCommand):
+    help = "Run a django-q2 cluster and the dispatcher (due retries, expired leases, lost enqueues)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-cluster",
+            action="store_true",
+            help="run only the dispatcher (another process runs the django-q2 cluster)",
+        )
+
+    def handle(self, *args, **options):
+        queue.check_timeouts(longest_lease())
+        name = worker_name()
+        started_at = timezone.now()
+        stop = threading.Event()
+
+        db.connections.close_all()  # never share a connection with forked processes
+        cluster = None if options["no_cluster"] else queue.start_cluster()
+
+        def request_stop(signum, frame):
+            log.info("runworker %s: signal %s, stopping", name, signum)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        self.stdout.write(f"runworker {name} started ({queue.broker_name()} broker)")
+        self.stdout.flush()
+
+        next_beat = next_prune = 0.0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                try:
+                    if now >= next_beat:
+                        dispatcher.beat(name, started_at)
+                        next_beat = now + settings.DOPLATFORM_HEARTBEAT_INTERVAL
+                    dispatcher.dispatch_once()
+                    if now >= next_prune:
+                        pruning.prune()
+                        next_prune = now + settings.DOPLATFORM_PRUNE_INTERVAL
+                except db.Error:
+                    log.exception("runworker %s: database error; retrying", name)
+                    db.connections.close_all()
+                    stop.wait(1)
+                stop.wait(settings.DOPLATFORM_DISPATCH_INTERVAL)
+        finally:
+            if cluster is not None:
+                queue.stop_cluster(cluster)
+            try:
+                dispatcher.forget_worker(name)
+            except db.Error:
+                pass
+            self.stdout.write(f"runworker {name} stopped")

@@ -1,0 +1,257 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .policy import RetryPolicy
+
+
+class Action(models.Model):
+    """Live configuration of an action declared in code.
+
+    The code's policy applies wherever an operator has not overridden it, so a
+    later change in code still takes effect.
+    """
+
+    name = models.SlugField(max_length=100, primary_key=True)
+    max_attempts = models.PositiveIntegerField(null=True, blank=True)
+    backoff_base = models.PositiveIntegerField(null=True, blank=True)
+    backoff_max = models.PositiveIntegerField(null=True, blank=True)
+    timeout = models.PositiveIntegerField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("pause_action", "Can pause and resume an action")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def effective_policy(self, code_policy: RetryPolicy) -> RetryPolicy:
+        return code_policy.with_overrides(
+            max_attempts=self.max_attempts,
+            backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max,
+            timeout=self.timeout,
+        )
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.RESOLVED, RunStatus.CANCELLED})
+CLOSED = frozenset({RunStatus.SUCCEEDED, RunStatus.RESOLVED, RunStatus.CANCELLED})
+
+
+class RunQuerySet(models.QuerySet):
+    def failed(self) -> "RunQuerySet":
+        return self.filter(status__in=[RunStatus.RETRYING, RunStatus.DEAD])
+
+    def finished(self) -> "RunQuerySet":
+        return self.filter(status__in=FINISHED)
+
+
+class Run(models.Model):
+    """One invocation of an action.
+
+    ``attempts`` numbers attempts for the run's whole life (never reset);
+    ``budget_start`` is that number when the run was created or last retried
+    by an operator, so ``attempts - budget_start`` is what the budget has spent.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=16, choices=RunStatus, default=RunStatus.QUEUED)
+    inputs = models.JSONField()
+    result = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    budget_start = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    waiting_reason = models.CharField(max_length=300, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("submit_run", "Can submit runs"),
+            ("retry_run", "Can retry runs"),
+            ("resolve_run", "Can resolve dead runs"),
+            ("cancel_run", "Can cancel runs"),
+        ]
+        indexes = [
+            # Run lists, newest first, paged by keyset (created_at, id).
+            models.Index(fields=["created_at", "id"], name="run_created_idx"),
+            # Run lists of one action.
+            models.Index(fields=["action", "created_at", "id"], name="run_action_created_idx"),
+            # The failed page: retrying and dead runs only.
+            models.Index(
+                fields=["action", "created_at", "id"],
+                name="run_failed_idx",
+                condition=Q(status__in=["retrying", "dead"]),
+            ),
+            # The dispatcher: due retries, expired leases and stale enqueues.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="run_due_idx",
+                condition=Q(status__in=["queued", "retrying", "running"]),
+            ),
+            models.Index(fields=["idempotency_key"], name="run_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id}:{self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED
+
+    @property
+    def budget_used(self) -> int:
+        return self.attempts - self.budget_start
+
+
+class AttemptOutcome(models.TextChoices):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    LOST = "lost"
+
+
+class Attempt(models.Model):
+    """One finished execution of a run; the running one lives on the run itself."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="attempt_set")
+    number = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    retryable = models.BooleanField(null=True)
+    traceback = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="attempt_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.number} {self.outcome}"
+
+    @property
+    def duration(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class IdempotencyRecord(models.Model):
+    """Binds (action, key) to one run; a unique constraint decides every race."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "key"], name="idempotency_unique_key")
+        ]
+        indexes = [
+            models.Index(fields=["run"], name="idempotency_run_idx"),
+            # prune: expired records only.
+            models.Index(
+                fields=["expires_at"],
+                name="idempotency_expiry_idx",
+                condition=Q(expires_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id}:{self.key}"
+
+
+class EventKind(models.TextChoices):
+    RETRIED = "retried"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+
+
+class OperatorEvent(models.Model):
+    """Who did what by hand, when and why; the run timeline is built from these and attempts."""
+
+    kind = models.CharField(max_length=16, choices=EventKind)
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["run", "created_at"], name="event_run_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A live ``runworker`` process, refreshed every few seconds; read by /healthz."""
+
+    name = models.CharField(max_length=200, unique=True)
+    started_at = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Job(models.Model):
+    """A bulk operator job ("retry all matching"), run in chunks by the worker."""
+
+    kind = models.CharField(max_length=16, choices=EventKind)
+    filters = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk}"

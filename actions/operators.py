@@ -1,0 +1,173 @@
+"""What operators do by hand: retry, resolve, cancel runs; pause and resume actions.
+
+The dashboard, the REST API, the admin and commands all call these functions;
+each checks nothing about permissions (callers do) and records who did what.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from . import idempotency, queue
+from .errors import DoplatformError, IllegalTransition
+from .models import Action, EventKind, OperatorEvent, Run, RunStatus
+from .registry import get_spec
+from .signals import run_finished
+from .submission import ensure_action
+
+RETRYABLE_BY_HAND = (RunStatus.RETRYING, RunStatus.DEAD)
+CANCELLABLE = (RunStatus.QUEUED, RunStatus.RETRYING)
+RESUME_CHUNK = 500
+
+
+class MissingNote(DoplatformError):
+    code = "invalid_body"
+
+
+def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str = "") -> Run:
+    """``retrying|dead → queued`` now, with a fresh attempt budget."""
+    run = _get_run(run)
+    with transaction.atomic():
+        _transition(
+            run,
+            expected=RETRYABLE_BY_HAND,
+            verb="retry",
+            status=RunStatus.QUEUED,
+            budget_start=run.attempts,
+            next_attempt_at=None,
+            finished_at=None,
+            enqueued_at=None if run.action.paused else timezone.now(),
+        )
+        _record(EventKind.RETRIED, run=run, user=user, note=note)
+        if not run.action.paused:
+            queue.enqueue(run.pk)
+    return run
+
+
+def resolve(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str) -> Run:
+    """``dead → resolved``: an operator settled it by other means; the note says how."""
+    note = (note or "").strip()
+    if not note:
+        raise MissingNote("resolving a run needs a note saying how it was settled")
+    run = _get_run(run)
+    now = timezone.now()
+    with transaction.atomic():
+        _transition(
+            run,
+            expected=(RunStatus.DEAD,),
+            verb="resolve",
+            status=RunStatus.RESOLVED,
+            resolved_by=user,
+            resolved_at=now,
+            resolution_note=note,
+        )
+        _record(EventKind.RESOLVED, run=run, user=user, note=note)
+        _close(run)
+    return run
+
+
+def cancel(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str = "") -> Run:
+    """``queued|retrying → cancelled``: it will never run (again)."""
+    run = _get_run(run)
+    with transaction.atomic():
+        _transition(
+            run,
+            expected=CANCELLABLE,
+            verb="cancel",
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            next_attempt_at=None,
+        )
+        _record(EventKind.CANCELLED, run=run, user=user, note=note)
+        _close(run)
+    return run
+
+
+def pause(action: Action | str, user: AbstractBaseUser | None, note: str = "") -> Action:
+    """Stop starting the action's runs; new runs are still accepted and wait."""
+    action = _get_action(action)
+    with transaction.atomic():
+        if Action.objects.filter(pk=action.pk, paused=False).update(paused=True):
+            _record(EventKind.PAUSED, action=action, user=user, note=note)
+    action.paused = True
+    return action
+
+
+def resume(action: Action | str, user: AbstractBaseUser | None, note: str = "") -> Action:
+    """Start the action's runs again: queued runs are enqueued now, due retries by the dispatcher."""
+    action = _get_action(action)
+    with transaction.atomic():
+        resumed = Action.objects.filter(pk=action.pk, paused=True).update(paused=False)
+        if resumed:
+            _record(EventKind.RESUMED, action=action, user=user, note=note)
+    action.paused = False
+    if resumed:
+        enqueue_waiting(action)
+    return action
+
+
+def enqueue_waiting(action: Action) -> int:
+    """Enqueue every queued run of ``action``, in chunks; returns how many."""
+    count = 0
+    last = None
+    while True:
+        ids = Run.objects.filter(action=action, status=RunStatus.QUEUED).order_by("pk")
+        if last is not None:
+            ids = ids.filter(pk__gt=last)
+        chunk = list(ids.values_list("pk", flat=True)[:RESUME_CHUNK])
+        if not chunk:
+            return count
+        with transaction.atomic():
+            Run.objects.filter(pk__in=chunk, status=RunStatus.QUEUED).update(enqueued_at=timezone.now())
+            for run_id in chunk:
+                queue.enqueue(run_id)
+        count += len(chunk)
+        last = chunk[-1]
+
+
+def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) -> None:
+    changed = Run.objects.filter(pk=run.pk, status__in=expected).update(**changes)
+    if not changed:
+        current = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+        allowed = " or ".join(expected)
+        raise IllegalTransition(
+            f"cannot {verb} run {run.pk}: it is {current}, and only {allowed} runs can be",
+            details={"run_id": str(run.pk), "status": current, "expected": list(expected)},
+        )
+    for field, value in changes.items():
+        setattr(run, field, value)
+
+
+def _close(run: Run) -> None:
+    if idempotency.keyed(run):
+        idempotency.start_expiry(run.pk)
+    status = run.status
+    transaction.on_commit(lambda: run_finished.send(sender=Run, run=run, status=status))
+
+
+def _record(kind: str, *, user, note: str, run: Run | None = None, action: Action | None = None) -> None:
+    OperatorEvent.objects.create(
+        kind=kind,
+        run=run,
+        action=action if action is not None else (run.action if run else None),
+        user=user if user is not None and user.is_authenticated else None,
+        note=note or "",
+    )
+
+
+def _get_run(run: Run | str | uuid.UUID) -> Run:
+    if isinstance(run, Run):
+        return run
+    return Run.objects.select_related("action").get(pk=run)
+
+
+def _get_action(action: Action | str) -> Action:
+    if isinstance(action, Action):
+        return action
+    existing = Action.objects.filter(pk=action).first()
+    if existing is not None:
+        return existing
+    get_spec(action)
+    return ensure_action(action)

@@ -1,0 +1,45 @@
+"""Forget what no longer matters: expired idempotency records and old closed runs."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from .models import CLOSED, IdempotencyRecord, Run
+
+CHUNK = 1000
+
+
+@dataclass
+class PruneReport:
+    records: int = 0
+    runs: int = 0
+
+
+def prune() -> PruneReport:
+    """Delete expired idempotency records, then closed runs older than the retention.
+
+    The retention is never shorter than the idempotency TTL (settings), so a run is
+    never deleted while its key still protects against a duplicate.
+    """
+    now = timezone.now()
+    report = PruneReport()
+    report.records = _delete_in_chunks(IdempotencyRecord.objects.filter(expires_at__lte=now))
+    cutoff = now - timedelta(seconds=settings.DOPLATFORM_RUN_RETENTION)
+    old = Run.objects.filter(status__in=CLOSED, finished_at__lt=cutoff)
+    # A record that survived the first step has not expired: its run must stay.
+    old = old.exclude(Exists(IdempotencyRecord.objects.filter(run=OuterRef("pk"))))
+    report.runs = _delete_in_chunks(old)
+    return report
+
+
+def _delete_in_chunks(queryset) -> int:
+    total = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:CHUNK])
+        if not ids:
+            return total
+        queryset.model.objects.filter(pk__in=ids).delete()
+        total += len(ids)

@@ -1,0 +1,106 @@
+"""Actions declared in code with ``@action`` and found in each app's ``actions.py``."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.module_loading import autodiscover_modules
+from jsonschema import Draft202012Validator
+
+from .errors import UnknownAction
+from .policy import RetryPolicy
+
+NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+Handler = Callable[[dict, Any], dict | None]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    handler: Handler
+    description: str = ""
+    inputs_schema: dict | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @property
+    def validator(self) -> Draft202012Validator | None:
+        return _validators.get(self.name)
+
+
+_registry: dict[str, ActionSpec] = {}
+_validators: dict[str, Draft202012Validator] = {}
+
+
+def action(
+    name: str,
+    *,
+    description: str = "",
+    inputs_schema: dict | None = None,
+    max_attempts: int = 3,
+    backoff_base: int = 5,
+    backoff_max: int = 600,
+    timeout: int = 60,
+) -> Callable[[Handler], Handler]:
+    """Register ``def handler(inputs: dict, ctx) -> dict`` as the action ``name``."""
+    if not NAME_RE.match(name) or len(name) > 100:
+        raise ValueError(f"action name {name!r} must be a lowercase slug (a-z, 0-9, '-')")
+    policy = RetryPolicy(
+        max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max, timeout=timeout
+    )
+    validator = None
+    if inputs_schema is not None:
+        Draft202012Validator.check_schema(inputs_schema)
+        validator = Draft202012Validator(inputs_schema)
+
+    def register(handler: Handler) -> Handler:
+        existing = _registry.get(name)
+        if existing is not None and _qualname(existing.handler) != _qualname(handler):
+            raise ValueError(
+                f"action {name!r} is registered twice: {_qualname(existing.handler)} "
+                f"and {_qualname(handler)}"
+            )
+        _registry[name] = ActionSpec(
+            name=name,
+            handler=handler,
+            description=description or (handler.__doc__ or "").strip(),
+            inputs_schema=inputs_schema,
+            policy=policy,
+        )
+        if validator is not None:
+            _validators[name] = validator
+        else:
+            _validators.pop(name, None)
+        return handler
+
+    return register
+
+
+def get_spec(name: str) -> ActionSpec:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownAction(f"no action named {name!r} is registered", details={"action": name}) from None
+
+
+def find_spec(name: str) -> ActionSpec | None:
+    return _registry.get(name)
+
+
+def all_specs() -> list[ActionSpec]:
+    return sorted(_registry.values(), key=lambda spec: spec.name)
+
+
+def unregister(name: str) -> None:
+    """Forget an action (tests use it to simulate a worker that lacks a handler)."""
+    _registry.pop(name, None)
+    _validators.pop(name, None)
+
+
+def autodiscover() -> None:
+    autodiscover_modules("actions")
+
+
+def _qualname(handler: Handler) -> str:
+    return f"{handler.__module__}.{handler.__qualname__}"

@@ -1,0 +1,162 @@
+"""How a run moves while workers execute it: claim, finish an attempt, expire a lease.
+
+Every transition is a compare-and-set ``UPDATE … WHERE status = <expected> AND
+attempts = <n>`` that must change exactly one row. SQLite ignores ``SELECT … FOR
+UPDATE``, so the compare-and-set alone carries correctness.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from . import idempotency
+from .models import Action, Attempt, AttemptOutcome, Run, RunStatus
+from .policy import RetryPolicy
+from .signals import run_dead_lettered, run_finished
+
+log = logging.getLogger(__name__)
+
+TRACEBACK_LIMIT = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    code: str
+    message: str
+    retryable: bool
+    retry_after: float | None = None
+    traceback: str = ""
+    outcome: str = AttemptOutcome.FAILED
+
+    def as_error(self) -> dict:
+        return {"code": self.code, "message": self.message, "retryable": self.retryable}
+
+
+def claim_run(run: Run, *, lease_seconds: int, worker: str) -> int | None:
+    """Take ``run`` for one attempt; the attempt number, or None if someone else has it.
+
+    Takes only a queued run, or a retrying one that is due, of an action that is
+    not paused; the lease says when the dispatcher may presume the worker dead.
+    """
+    now = timezone.now()
+    if run.status == RunStatus.RETRYING and (run.next_attempt_at or now) > now:
+        return None
+    if run.status not in (RunStatus.QUEUED, RunStatus.RETRYING):
+        return None
+    not_paused = Exists(Action.objects.filter(pk=OuterRef("action_id"), paused=False))
+    claimed = (
+        Run.objects.filter(not_paused, pk=run.pk, status=run.status, attempts=run.attempts)
+        .update(
+            status=RunStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            worker=worker,
+            waiting_reason="",
+            next_attempt_at=None,
+        )
+    )
+    if not claimed:
+        return None
+    run.status = RunStatus.RUNNING
+    run.attempts += 1
+    run.started_at = now
+    run.worker = worker
+    return run.attempts
+
+
+def record_success(run: Run, *, number: int, result: dict, finished_at: datetime) -> bool:
+    """Close the attempt as succeeded; False when the run moved on without it (a zombie)."""
+    with transaction.atomic():
+        won = _finish(run, number, status=RunStatus.SUCCEEDED, result=result, error=None,
+                      finished_at=finished_at, next_attempt_at=None)
+        if not won:
+            return False
+        Attempt.objects.create(
+            run=run, number=number, outcome=AttemptOutcome.SUCCEEDED,
+            started_at=run.started_at, finished_at=finished_at, worker=run.worker,
+        )
+        if idempotency.keyed(run):
+            idempotency.start_expiry(run.pk)
+        _on_commit_signals(run)
+    return True
+
+
+def record_failure(
+    run: Run, *, number: int, failure: Failure, policy: RetryPolicy, finished_at: datetime
+) -> bool:
+    """Close the attempt as failed: retry later while the budget lasts, else dead-letter.
+
+    False when the run moved on without this attempt (a zombie); nothing is written then.
+    """
+    spent = number - run.budget_start
+    if failure.retryable and spent < policy.max_attempts:
+        delay = failure.retry_after if failure.retry_after is not None else policy.backoff(spent)
+        status = RunStatus.RETRYING
+        next_attempt_at = finished_at + timedelta(seconds=max(delay, 0))
+    else:
+        status = RunStatus.DEAD
+        next_attempt_at = None
+    with transaction.atomic():
+        won = _finish(run, number, status=status, result=None, error=failure.as_error(),
+                      finished_at=finished_at, next_attempt_at=next_attempt_at)
+        if not won:
+            return False
+        Attempt.objects.create(
+            run=run, number=number, outcome=failure.outcome,
+            started_at=run.started_at or finished_at, finished_at=finished_at,
+            error_code=failure.code, error_message=failure.message,
+            retryable=failure.retryable, traceback=failure.traceback[-TRACEBACK_LIMIT:],
+            worker=run.worker,
+        )
+        _on_commit_signals(run)
+    return True
+
+
+def expire_lease(run: Run, *, policy: RetryPolicy, now: datetime) -> bool:
+    """The worker holding ``run`` stopped answering: record a ``lost`` attempt, retry or dead-letter."""
+    failure = Failure(
+        code="lost",
+        message=f"worker {run.worker or '?'} held the run past its lease and was presumed dead",
+        retryable=True,
+        outcome=AttemptOutcome.LOST,
+    )
+    return record_failure(run, number=run.attempts, failure=failure, policy=policy, finished_at=now)
+
+
+def release_run(run: Run, *, reason: str) -> None:
+    """Leave a run untouched for another worker, saying why it waits."""
+    if run.waiting_reason != reason:
+        Run.objects.filter(pk=run.pk, status=run.status).update(waiting_reason=reason[:300])
+
+
+def _finish(run: Run, number: int, *, status: str, result, error, finished_at, next_attempt_at) -> bool:
+    finished = status in (RunStatus.SUCCEEDED, RunStatus.DEAD)
+    changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempts=number).update(
+        status=status,
+        result=result,
+        error=error,
+        finished_at=finished_at if finished else None,
+        next_attempt_at=next_attempt_at,
+        lease_expires_at=None,
+    )
+    if changed:
+        run.status, run.result, run.error = status, result, error
+        run.finished_at = finished_at if finished else None
+        run.next_attempt_at = next_attempt_at
+        run.lease_expires_at = None
+    else:
+        log.warning("attempt %s of run %s finished after the run moved on; discarded", number, run.pk)
+    return bool(changed)
+
+
+def _on_commit_signals(run: Run) -> None:
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.DEAD):
+        status = run.status
+        transaction.on_commit(lambda: run_finished.send(sender=Run, run=run, status=status))
+    if run.status == RunStatus.DEAD:
+        transaction.on_commit(lambda: run_dead_lettered.send(sender=Run, run=run))

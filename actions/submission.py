@@ -1,0 +1,82 @@
+"""``submit``: the one way a run comes into being."""
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import idempotency, queue
+from .canonical import checked_inputs, fingerprint
+from .errors import IdempotencyConflict, InvalidInputs
+from .models import Action, Run
+from .registry import ActionSpec, get_spec
+
+
+def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
+    """Create and enqueue a run of ``name``, or return the run its key is bound to.
+
+    The returned run has ``replayed`` True when the key was already bound to a run
+    with the same inputs; that run is returned whatever its status and is never
+    executed again. A refused submission writes nothing.
+    """
+    if idempotency_key is not None:
+        idempotency.validate_idempotency_key(idempotency_key)
+    spec = get_spec(name)
+    data = checked_inputs(inputs)
+    validate_schema(spec, inputs)
+    action = ensure_action(name)
+    digest = fingerprint(data) if idempotency_key is not None else ""
+
+    for _ in range(3):
+        now = timezone.now()
+        run = Run(
+            id=uuid.uuid4(),
+            action=action,
+            inputs=inputs,
+            idempotency_key=idempotency_key,
+            created_at=now,
+            enqueued_at=None if action.paused else now,
+        )
+        with transaction.atomic():
+            won = idempotency_key is None or idempotency.bind_key(
+                action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
+            )
+            if won:
+                run.save(force_insert=True)
+                if not action.paused:
+                    queue.enqueue(run.id)
+        if won:
+            run.replayed = False
+            return run
+        record = idempotency.find_binding(action_id=name, key=idempotency_key)
+        if record is None:
+            continue  # pruned between our insert and our read: try to bind again
+        if record.fingerprint != digest:
+            raise IdempotencyConflict(
+                f"idempotency key {idempotency_key!r} was used for run {record.run_id} "
+                "with different inputs",
+                run_id=record.run_id,
+            )
+        original = record.run
+        original.replayed = True
+        return original
+    raise RuntimeError(f"could not bind idempotency key {idempotency_key!r} after 3 tries")
+
+
+def validate_schema(spec: ActionSpec, inputs: dict) -> None:
+    validator = spec.validator
+    if validator is None:
+        return
+    errors = sorted(validator.iter_errors(inputs), key=lambda e: e.json_path)
+    if errors:
+        details = [{"path": e.json_path, "message": e.message} for e in errors[:50]]
+        raise InvalidInputs(
+            f"inputs do not match the schema of {spec.name!r}: {errors[0].message}",
+            details=details,
+        )
+
+
+def ensure_action(name: str) -> Action:
+    """The action's row, created on first use if ``post_migrate`` has not made it yet."""
+    action, _ = Action.objects.get_or_create(name=name)
+    return action

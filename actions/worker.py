@@ -1,0 +1,157 @@
+"""Execute one run: the body of the django-q2 task.
+
+A delivery may be a duplicate, late, or for a run that is paused or whose handler
+this worker does not have; every such case leaves the run untouched. Only a
+successful claim executes the handler.
+"""
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from . import registry, runs
+from .canonical import canonical_json
+from .errors import ActionError, InvalidInputs
+from .models import AttemptOutcome, Run
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What a handler knows about its run: pass ``run_id`` to downstream APIs as their key."""
+
+    run_id: str
+    action: str
+    idempotency_key: str | None
+    attempt: int
+    logger: logging.Logger
+
+
+class HandlerTimeout(BaseException):
+    """Raised inside an overrunning handler; a BaseException so ``except Exception`` can't eat it."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def execute_run(run_id: str) -> str:
+    """Claim the run, call its handler, record the attempt. Returns what happened, for logs."""
+    run = Run.objects.select_related("action").filter(pk=run_id).first()
+    if run is None:
+        return "missing"
+    spec = registry.find_spec(run.action_id)
+    if spec is None:
+        runs.release_run(run, reason=f"no handler for {run.action_id!r} on worker {worker_name()}")
+        return "no-handler"
+    policy = run.action.effective_policy(spec.policy)
+    number = runs.claim_run(run, lease_seconds=policy.lease_seconds, worker=worker_name())
+    if number is None:
+        return "not-claimed"
+    ctx = RunContext(
+        run_id=str(run.pk),
+        action=run.action_id,
+        idempotency_key=run.idempotency_key,
+        attempt=number,
+        logger=logging.getLogger(f"actions.run.{run.action_id}"),
+    )
+    outcome = call_handler(spec.handler, run.inputs, ctx, timeout=policy.timeout)
+    finished_at = timezone.now()
+    if isinstance(outcome, runs.Failure):
+        won = runs.record_failure(run, number=number, failure=outcome, policy=policy, finished_at=finished_at)
+        return run.status if won else "zombie"
+    won = runs.record_success(run, number=number, result=outcome, finished_at=finished_at)
+    return "succeeded" if won else "zombie"
+
+
+def call_handler(handler, inputs: dict, ctx: RunContext, *, timeout: int) -> dict | runs.Failure:
+    """Run the handler under our own timer and turn whatever happens into a result or a Failure."""
+    try:
+        with _time_limit(timeout):
+            result = handler(inputs, ctx)
+    except HandlerTimeout:
+        return runs.Failure(
+            code="timeout",
+            message=f"the handler ran longer than its timeout of {timeout} s",
+            retryable=True,
+            traceback=traceback.format_exc(),
+            outcome=AttemptOutcome.TIMED_OUT,
+        )
+    except ActionError as error:
+        return runs.Failure(
+            code=error.code,
+            message=error.message,
+            retryable=error.retryable,
+            retry_after=error.retry_after,
+        )
+    except Exception as error:  # noqa: BLE001 - any handler bug is a retryable failure
+        return runs.Failure(
+            code="exception",
+            message=f"{type(error).__name__}: {error}",
+            retryable=True,
+            traceback=traceback.format_exc(),
+        )
+    if result is None:
+        result = {}
+    if isinstance(result, dict) and result.get("success") is False:
+        return runs.Failure(
+            code=str(result.get("error") or "failed"),
+            message=str(result.get("message") or result.get("error") or ""),
+            retryable=result.get("retryable") is True,
+            retry_after=_number_or_none(result.get("retry_after")),
+        )
+    try:
+        if not isinstance(result, dict):
+            raise InvalidInputs(f"the handler returned {type(result).__name__}, not a dict")
+        canonical_json(result, what="result")
+    except InvalidInputs as error:
+        return runs.Failure(code="invalid_result", message=error.message, retryable=False)
+    return result
+
+
+class _time_limit:
+    """SIGALRM-based limit in the worker's main thread, restoring django-q2's own alarm.
+
+    django-q2 arms ``signal.alarm`` for its whole-task backstop; we take the timer for
+    the handler's (shorter) timeout and hand the remainder back afterwards.
+    """
+
+    def __init__(self, seconds: int):
+        self.seconds = seconds
+        self.usable = threading.current_thread() is threading.main_thread()
+
+    def __enter__(self):
+        if not self.usable:
+            return self
+        self.started = time.monotonic()
+        self.previous_handler = signal.signal(signal.SIGALRM, self._expire)
+        self.previous_remaining, _ = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.usable:
+            return False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous_handler)
+        if self.previous_remaining:
+            elapsed = time.monotonic() - self.started
+            signal.setitimer(signal.ITIMER_REAL, max(self.previous_remaining - elapsed, 0.001))
+        return False
+
+    def _expire(self, signum, frame):
+        raise HandlerTimeout()
+
+
+def _number_or_none(value) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
