@@ -91,7 +91,9 @@ def _check_string(text: str, what: str, path: str) -> None:
 
 
 def _invalid(what: str, path: str, message: str) -> InvalidInputs:
-    return InvalidInputs(f"{what} at {path}: {message}", details=[{"path": path, "message": message}])
+    return InvalidInputs(
+        f"{what} at {path}: {message}", details=[{"path": path, "message": message}]
+    )
 
 
 def _json_type(value: Any) -> str:

@@ -98,14 +98,19 @@ def _enqueue(candidates, expected_status: str | None, now) -> int:
 def _pick(queryset) -> list[Run]:
     """Up to BATCH rows, skipping rows another dispatcher has locked (PostgreSQL)."""
     queryset = queryset.order_by()[:BATCH]
-    if connection.features.has_select_for_update_skip_locked and transaction.get_autocommit() is False:
+    if (
+        connection.features.has_select_for_update_skip_locked
+        and transaction.get_autocommit() is False
+    ):
         queryset = queryset.select_for_update(skip_locked=True, of=("self",))
     return list(queryset)
 
 
 def beat(name: str, started_at) -> None:
     now = timezone.now()
-    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"last_seen": now, "started_at": started_at})
+    WorkerHeartbeat.objects.update_or_create(
+        name=name, defaults={"last_seen": now, "started_at": started_at}
+    )
 
 
 def forget_worker(name: str) -> None:

@@ -32,13 +32,14 @@ def health() -> tuple[bool, dict]:
     try:
         alive_since = now - timedelta(seconds=3 * settings.DOPLATFORM_HEARTBEAT_INTERVAL)
         workers = WorkerHeartbeat.objects.filter(last_seen__gte=alive_since).count()
-        oldest = (
-            Run.objects.filter(status=RunStatus.QUEUED, action__paused=False)
-            .aggregate(oldest=Min("created_at"))["oldest"]
-        )
+        oldest = Run.objects.filter(status=RunStatus.QUEUED, action__paused=False).aggregate(
+            oldest=Min("created_at")
+        )["oldest"]
     except DatabaseError:
         return False, {
-            "status": "unavailable", "database": "unreachable", "workers": None,
+            "status": "unavailable",
+            "database": "unreachable",
+            "workers": None,
             "queue_lag_seconds": None,
         }
     lag = (now - oldest).total_seconds() if oldest else 0.0

@@ -16,7 +16,7 @@ from .errors import InvalidIdempotencyKey
 from .models import IdempotencyRecord, Run
 
 # Visible ASCII (0x21-0x7E) except the comma, the double quote and the backslash.
-KEY_RE = re.compile(r'^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,255}$')
+KEY_RE = re.compile(r"^[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,255}$")
 
 
 def validate_idempotency_key(key: object) -> str:
@@ -32,7 +32,7 @@ def validate_idempotency_key(key: object) -> str:
         )
     if not KEY_RE.match(key):
         raise InvalidIdempotencyKey(
-            "the idempotency key may hold only visible ASCII characters other than , \" and \\"
+            'the idempotency key may hold only visible ASCII characters other than , " and \\'
         )
     return key
 
@@ -62,9 +62,7 @@ def bind_key(*, action_id: str, key: str, fingerprint: str, run_id) -> bool:
 
 def find_binding(*, action_id: str, key: str) -> IdempotencyRecord | None:
     return (
-        IdempotencyRecord.objects.select_related("run")
-        .filter(action_id=action_id, key=key)
-        .first()
+        IdempotencyRecord.objects.select_related("run").filter(action_id=action_id, key=key).first()
     )
 
 

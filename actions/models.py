@@ -213,8 +213,12 @@ class OperatorEvent(models.Model):
     """Who did what by hand, when and why; the run timeline is built from these and attempts."""
 
     kind = models.CharField(max_length=16, choices=EventKind)
-    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    action = models.ForeignKey(Action, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.ForeignKey(
+        Action, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -246,7 +250,9 @@ class Job(models.Model):
     kind = models.CharField(max_length=16, choices=EventKind)
     filters = models.JSONField(default=dict)
     note = models.TextField(blank=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)

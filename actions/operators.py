@@ -120,7 +120,9 @@ def enqueue_waiting(action: Action) -> int:
         if not chunk:
             return count
         with transaction.atomic():
-            Run.objects.filter(pk__in=chunk, status=RunStatus.QUEUED).update(enqueued_at=timezone.now())
+            Run.objects.filter(pk__in=chunk, status=RunStatus.QUEUED).update(
+                enqueued_at=timezone.now()
+            )
             for run_id in chunk:
                 queue.enqueue(run_id)
         count += len(chunk)
@@ -147,7 +149,9 @@ def _close(run: Run) -> None:
     transaction.on_commit(lambda: run_finished.send(sender=Run, run=run, status=status))
 
 
-def _record(kind: str, *, user, note: str, run: Run | None = None, action: Action | None = None) -> None:
+def _record(
+    kind: str, *, user, note: str, run: Run | None = None, action: Action | None = None
+) -> None:
     OperatorEvent.objects.create(
         kind=kind,
         run=run,

@@ -47,7 +47,10 @@ def action(
     if not NAME_RE.match(name) or len(name) > 100:
         raise ValueError(f"action name {name!r} must be a lowercase slug (a-z, 0-9, '-')")
     policy = RetryPolicy(
-        max_attempts=max_attempts, backoff_base=backoff_base, backoff_max=backoff_max, timeout=timeout
+        max_attempts=max_attempts,
+        backoff_base=backoff_base,
+        backoff_max=backoff_max,
+        timeout=timeout,
     )
     validator = None
     if inputs_schema is not None:
@@ -81,7 +84,9 @@ def get_spec(name: str) -> ActionSpec:
     try:
         return _registry[name]
     except KeyError:
-        raise UnknownAction(f"no action named {name!r} is registered", details={"action": name}) from None
+        raise UnknownAction(
+            f"no action named {name!r} is registered", details={"action": name}
+        ) from None
 
 
 def find_spec(name: str) -> ActionSpec | None:

@@ -48,17 +48,16 @@ def claim_run(run: Run, *, lease_seconds: int, worker: str) -> int | None:
     if run.status not in (RunStatus.QUEUED, RunStatus.RETRYING):
         return None
     not_paused = Exists(Action.objects.filter(pk=OuterRef("action_id"), paused=False))
-    claimed = (
-        Run.objects.filter(not_paused, pk=run.pk, status=run.status, attempts=run.attempts)
-        .update(
-            status=RunStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=now,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
-            worker=worker,
-            waiting_reason="",
-            next_attempt_at=None,
-        )
+    claimed = Run.objects.filter(
+        not_paused, pk=run.pk, status=run.status, attempts=run.attempts
+    ).update(
+        status=RunStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        lease_expires_at=now + timedelta(seconds=lease_seconds),
+        worker=worker,
+        waiting_reason="",
+        next_attempt_at=None,
     )
     if not claimed:
         return None
@@ -72,13 +71,24 @@ def claim_run(run: Run, *, lease_seconds: int, worker: str) -> int | None:
 def record_success(run: Run, *, number: int, result: dict, finished_at: datetime) -> bool:
     """Close the attempt as succeeded; False when the run moved on without it (a zombie)."""
     with transaction.atomic():
-        won = _finish(run, number, status=RunStatus.SUCCEEDED, result=result, error=None,
-                      finished_at=finished_at, next_attempt_at=None)
+        won = _finish(
+            run,
+            number,
+            status=RunStatus.SUCCEEDED,
+            result=result,
+            error=None,
+            finished_at=finished_at,
+            next_attempt_at=None,
+        )
         if not won:
             return False
         Attempt.objects.create(
-            run=run, number=number, outcome=AttemptOutcome.SUCCEEDED,
-            started_at=run.started_at, finished_at=finished_at, worker=run.worker,
+            run=run,
+            number=number,
+            outcome=AttemptOutcome.SUCCEEDED,
+            started_at=run.started_at,
+            finished_at=finished_at,
+            worker=run.worker,
         )
         if idempotency.keyed(run):
             idempotency.start_expiry(run.pk)
@@ -102,15 +112,27 @@ def record_failure(
         status = RunStatus.DEAD
         next_attempt_at = None
     with transaction.atomic():
-        won = _finish(run, number, status=status, result=None, error=failure.as_error(),
-                      finished_at=finished_at, next_attempt_at=next_attempt_at)
+        won = _finish(
+            run,
+            number,
+            status=status,
+            result=None,
+            error=failure.as_error(),
+            finished_at=finished_at,
+            next_attempt_at=next_attempt_at,
+        )
         if not won:
             return False
         Attempt.objects.create(
-            run=run, number=number, outcome=failure.outcome,
-            started_at=run.started_at or finished_at, finished_at=finished_at,
-            error_code=failure.code, error_message=failure.message,
-            retryable=failure.retryable, traceback=failure.traceback[-TRACEBACK_LIMIT:],
+            run=run,
+            number=number,
+            outcome=failure.outcome,
+            started_at=run.started_at or finished_at,
+            finished_at=finished_at,
+            error_code=failure.code,
+            error_message=failure.message,
+            retryable=failure.retryable,
+            traceback=failure.traceback[-TRACEBACK_LIMIT:],
             worker=run.worker,
         )
         _on_commit_signals(run)
@@ -134,7 +156,9 @@ def release_run(run: Run, *, reason: str) -> None:
         Run.objects.filter(pk=run.pk, status=run.status).update(waiting_reason=reason[:300])
 
 
-def _finish(run: Run, number: int, *, status: str, result, error, finished_at, next_attempt_at) -> bool:
+def _finish(
+    run: Run, number: int, *, status: str, result, error, finished_at, next_attempt_at
+) -> bool:
     finished = status in (RunStatus.SUCCEEDED, RunStatus.DEAD)
     changed = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempts=number).update(
         status=status,
@@ -150,7 +174,9 @@ def _finish(run: Run, number: int, *, status: str, result, error, finished_at, n
         run.next_attempt_at = next_attempt_at
         run.lease_expires_at = None
     else:
-        log.warning("attempt %s of run %s finished after the run moved on; discarded", number, run.pk)
+        log.warning(
+            "attempt %s of run %s finished after the run moved on; discarded", number, run.pk
+        )
     return bool(changed)
 
 

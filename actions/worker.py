@@ -66,7 +66,9 @@ def execute_run(run_id: str) -> str:
     outcome = call_handler(spec.handler, run.inputs, ctx, timeout=policy.timeout)
     finished_at = timezone.now()
     if isinstance(outcome, runs.Failure):
-        won = runs.record_failure(run, number=number, failure=outcome, policy=policy, finished_at=finished_at)
+        won = runs.record_failure(
+            run, number=number, failure=outcome, policy=policy, finished_at=finished_at
+        )
         return run.status if won else "zombie"
     won = runs.record_success(run, number=number, result=outcome, finished_at=finished_at)
     return "succeeded" if won else "zombie"
@@ -154,4 +156,3 @@ def _number_or_none(value) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return None
-

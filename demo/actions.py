@@ -70,7 +70,9 @@ def charge_subscription(inputs, ctx):
 )
 def send_welcome_email(inputs, ctx):
     email = services.send_email(
-        message_id=ctx.run_id, to=inputs["email"], subject=f"Welcome, {inputs.get('name') or 'friend'}!"
+        message_id=ctx.run_id,
+        to=inputs["email"],
+        subject=f"Welcome, {inputs.get('name') or 'friend'}!",
     )
     return {"message_id": email.message_id}
 
@@ -99,15 +101,25 @@ def update_user_crm(inputs, ctx):
         fail_with = None
     fail_rate = inputs.get("fail_rate", float(os.getenv("DEMO_CRM_FAILURE_RATE", "0")))
     response = services.crm_update(
-        email=inputs["email"], fields=inputs.get("fields", {}), fail_with=fail_with, fail_rate=fail_rate
+        email=inputs["email"],
+        fields=inputs.get("fields", {}),
+        fail_with=fail_with,
+        fail_rate=fail_rate,
     )
     if response.status == 429:
-        raise ActionError("crm_rate_limited", "the CRM answered 429 Too Many Requests",
-                          retryable=True, retry_after=response.retry_after)
+        raise ActionError(
+            "crm_rate_limited",
+            "the CRM answered 429 Too Many Requests",
+            retryable=True,
+            retry_after=response.retry_after,
+        )
     if response.status >= 500:
         raise ActionError("crm_unavailable", f"the CRM answered {response.status}", retryable=True)
     if response.status >= 400:
-        return {"success": False, "error": "crm_rejected",
-                "message": f"the CRM answered {response.status}: {response.body['error']}",
-                "retryable": False}
+        return {
+            "success": False,
+            "error": "crm_rejected",
+            "message": f"the CRM answered {response.status}: {response.body['error']}",
+            "retryable": False,
+        }
     return {"crm_id": response.body["id"]}

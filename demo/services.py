@@ -26,7 +26,9 @@ def charge(*, idempotency_key: str, customer: str, amount_cents: int) -> Charge:
 
 
 def send_email(*, message_id: str, to: str, subject: str) -> Email:
-    email, _ = Email.objects.get_or_create(message_id=message_id, defaults={"to": to, "subject": subject})
+    email, _ = Email.objects.get_or_create(
+        message_id=message_id, defaults={"to": to, "subject": subject}
+    )
     return email
 
 

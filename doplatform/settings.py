@@ -25,7 +25,9 @@ def envlist(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = envbool("DJANGO_DEBUG")
-SECRET_KEY = os.getenv("DJANGO_SECRET_KEY") or "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = (
+    os.getenv("DJANGO_SECRET_KEY") or "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+)
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [

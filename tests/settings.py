@@ -1,7 +1,7 @@
 """Test settings: the project's, plus an app of test-only actions the workers load too."""
 
 from doplatform.settings import *  # noqa: F403
-from doplatform.settings import BASE_DIR, DATABASES, INSTALLED_APPS
+from doplatform.settings import DATABASES, INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -9,4 +9,4 @@ DOPLATFORM_BACKOFF_JITTER = False
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that worker subprocesses see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-sqlite-test.db")}
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}-test"}

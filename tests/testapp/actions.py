@@ -60,7 +60,10 @@ def sleep(inputs, ctx):
     "test-schema",
     inputs_schema={
         "type": "object",
-        "properties": {"email": {"type": "string", "format": "email"}, "age": {"type": "integer", "minimum": 0}},
+        "properties": {
+            "email": {"type": "string", "format": "email"},
+            "age": {"type": "integer", "minimum": 0},
+        },
         "required": ["email"],
         "additionalProperties": False,
     },

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from actions import dispatcher, pruning, queue
+from actions import dispatcher, jobs, pruning, queue
 from actions.health import longest_lease
 from actions.worker import worker_name
 
@@ -16,7 +16,9 @@ log = logging.getLogger("actions.runworker")
 
 
 class Command(BaseCommand):
-    help = "Run a django-q2 cluster and the dispatcher (due retries, expired leases, lost enqueues)."
+    help = (
+        "Run a django-q2 cluster and the dispatcher (due retries, expired leases, lost enqueues)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -52,6 +54,7 @@ class Command(BaseCommand):
                         dispatcher.beat(name, started_at)
                         next_beat = now + settings.DOPLATFORM_HEARTBEAT_INTERVAL
                     dispatcher.dispatch_once()
+                    jobs.run_pending_jobs()
                     if now >= next_prune:
                         pruning.prune()
                         next_prune = now + settings.DOPLATFORM_PRUNE_INTERVAL

@@ -24,6 +24,12 @@ class Command(BaseCommand):
         except DoplatformError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
         self.stdout.write(
-            json.dumps({"id": str(run.pk), "action": run.action_id, "status": run.status,
-                        "replayed": run.replayed})
+            json.dumps(
+                {
+                    "id": str(run.pk),
+                    "action": run.action_id,
+                    "status": run.status,
+                    "replayed": run.replayed,
+                }
+            )
         )

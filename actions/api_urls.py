@@ -1,0 +1,4 @@
+"""REST API URLs, mounted at /api/ (see DESIGN.md)."""
+
+app_name = "api"
+urlpatterns: list = []
