@@ -75,7 +75,8 @@ class Run(models.Model):
     inputs = models.JSONField()
     result = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": a run submitted without a key has none.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     attempts = models.PositiveIntegerField(default=0)
     budget_start = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()

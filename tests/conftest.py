@@ -1,5 +1,6 @@
 """Shared fixtures: personas, database facts, and real runworker subprocesses."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -113,10 +114,8 @@ class WorkerProcess:
         """SIGKILL to the whole process group, workers included: a crashed machine."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(10)
 
     def log(self) -> str:

@@ -1,13 +1,11 @@
 """End to end, with real ``runworker`` subprocesses: django-q2 cluster plus dispatcher."""
 
-import os
-import signal
+from itertools import pairwise
 
 import pytest
 
 from actions import submit
-from actions.models import AttemptOutcome, Run, RunStatus, WorkerHeartbeat
-from demo.models import Charge
+from actions.models import Run, RunStatus
 from tests.conftest import wait_for
 from tests.testapp.models import Execution
 
@@ -31,7 +29,7 @@ def test_a_retryable_failure_is_retried_with_growing_backoff_until_it_succeeds(s
     assert run.status == RunStatus.SUCCEEDED
     attempts = list(run.attempt_set.order_by("number"))
     assert [a.outcome for a in attempts] == ["failed", "failed", "succeeded"]
-    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+    gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in pairwise(attempts)]
     assert gaps[0] >= 1 and gaps[1] >= 2
     assert gaps[1] > gaps[0]
     assert Execution.objects.filter(run_id=run.pk).count() == 3

@@ -1,8 +1,8 @@
 import pytest
+from django_q.models import OrmQ
 
 from actions import IdempotencyConflict, InvalidIdempotencyKey, InvalidInputs, UnknownAction, submit
 from actions.models import IdempotencyRecord, Run, RunStatus
-from django_q.models import OrmQ
 
 pytestmark = pytest.mark.django_db
 

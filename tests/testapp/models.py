@@ -8,3 +8,6 @@ class Execution(models.Model):
     attempt = models.PositiveIntegerField()
     pid = models.PositiveIntegerField()
     at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.attempt}"

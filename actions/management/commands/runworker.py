@@ -1,3 +1,4 @@
+import contextlib
 import logging
 import signal
 import threading
@@ -66,8 +67,6 @@ class Command(BaseCommand):
         finally:
             if cluster is not None:
                 queue.stop_cluster(cluster)
-            try:
+            with contextlib.suppress(db.Error):
                 dispatcher.forget_worker(name)
-            except db.Error:
-                pass
             self.stdout.write(f"runworker {name} stopped")
