@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from . import queue, registry, runs
@@ -47,7 +47,7 @@ def dispatch_once() -> DispatchReport:
 def enqueue_due_retries() -> int:
     now = timezone.now()
     due = Run.objects.filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at")),
+        enqueued_at__isnull=True,
         status=RunStatus.RETRYING,
         next_attempt_at__lte=now,
         action__paused=False,

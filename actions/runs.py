@@ -167,6 +167,8 @@ def _finish(
         finished_at=finished_at if finished else None,
         next_attempt_at=next_attempt_at,
         lease_expires_at=None,
+        # A retry is not enqueued until it is due: the dispatcher does that.
+        enqueued_at=None,
     )
     if changed:
         run.status, run.result, run.error = status, result, error

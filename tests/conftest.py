@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def test_database_url() -> str:
+def subprocess_database_url() -> str:
     """A DATABASE_URL for subprocesses that points at the test database."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -131,7 +131,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., WorkerPro
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": subprocess_database_url(),
             "REDIS_URL": "",
             "DOPLATFORM_DISPATCH_INTERVAL": "0.2",
             "DOPLATFORM_HEARTBEAT_INTERVAL": "1",

@@ -1,0 +1,199 @@
+"""Admin: live action configuration, and a read-only view of runs with operator actions."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from . import operators, queue, registry
+from .errors import IllegalTransition
+from .models import Action, Attempt, OperatorEvent, Run
+
+
+class ActionForm(ModelForm):
+    class Meta:
+        model = Action
+        fields = ["max_attempts", "backoff_base", "backoff_max", "timeout"]
+
+    def clean(self):
+        data = super().clean()
+        spec = registry.find_spec(self.instance.name)
+        if spec is None:
+            return data
+        overrides = {k: data.get(k) for k in self.Meta.fields}
+        try:
+            policy = spec.policy.with_overrides(**overrides)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        # django-q2 must never cut or redeliver a live attempt (DESIGN.md, guarantee 3).
+        limit = queue.task_timeout()
+        if policy.lease_seconds >= limit:
+            raise ValidationError(
+                {
+                    "timeout": f"timeout plus grace ({policy.lease_seconds} s) must stay below "
+                    f"the workers' task limit of {limit} s"
+                }
+            )
+        return data
+
+
+@admin.register(Action)
+class ActionAdmin(admin.ModelAdmin):
+    form = ActionForm
+    list_display = ["name", "paused", "policy", "updated_at"]
+    list_filter = ["paused"]
+    readonly_fields = ["name", "paused", "code_policy", "description", "inputs_schema"]
+    fields = [
+        "name",
+        "description",
+        "paused",
+        "code_policy",
+        "max_attempts",
+        "backoff_base",
+        "backoff_max",
+        "timeout",
+        "inputs_schema",
+    ]
+    actions = ["pause_actions", "resume_actions"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # actions are declared in code
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="effective policy")
+    def policy(self, obj: Action) -> str:
+        spec = registry.find_spec(obj.name)
+        if spec is None:
+            return "no handler in this deployment"
+        p = obj.effective_policy(spec.policy)
+        return f"{p.max_attempts} attempts, backoff {p.backoff_base}-{p.backoff_max} s, timeout {p.timeout} s"
+
+    @admin.display(description="policy in code")
+    def code_policy(self, obj: Action) -> str:
+        spec = registry.find_spec(obj.name)
+        return str(spec.policy) if spec else "no handler in this deployment"
+
+    def description(self, obj: Action) -> str:
+        spec = registry.find_spec(obj.name)
+        return spec.description if spec else ""
+
+    def inputs_schema(self, obj: Action):
+        spec = registry.find_spec(obj.name)
+        return spec.inputs_schema if spec else None
+
+    @admin.action(description="Pause selected actions", permissions=["pause"])
+    def pause_actions(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
+        for action in queryset:
+            operators.pause(action, request.user)
+        self.message_user(request, f"Paused {len(queryset)} action(s).")
+
+    @admin.action(description="Resume selected actions", permissions=["pause"])
+    def resume_actions(self, request: HttpRequest, queryset: QuerySet[Action]) -> None:
+        for action in queryset:
+            operators.resume(action, request.user)
+        self.message_user(request, f"Resumed {len(queryset)} action(s).")
+
+    def has_pause_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("actions.pause_action")
+
+
+class AttemptInline(admin.TabularInline):
+    model = Attempt
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "outcome",
+        "started_at",
+        "finished_at",
+        "error_code",
+        "error_message",
+        "retryable",
+        "worker",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = OperatorEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "user", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "action",
+        "status",
+        "attempts",
+        "idempotency_key",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "action"]
+    search_fields = ["=id", "=idempotency_key"]
+    list_select_related = ["action"]
+    show_full_result_count = False  # no COUNT(*) over millions of runs
+    date_hierarchy = None
+    inlines = [AttemptInline, EventInline]
+    actions = ["retry_runs", "resolve_runs"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [f.name for f in Run._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Retry selected runs (retrying or dead)", permissions=["retry"])
+    def retry_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        self._apply(
+            request,
+            queryset,
+            lambda run: operators.retry(run, request.user, note="from the admin"),
+            "Retried",
+        )
+
+    @admin.action(description="Resolve selected dead runs", permissions=["resolve"])
+    def resolve_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+        self._apply(
+            request,
+            queryset,
+            lambda run: operators.resolve(run, request.user, note="resolved from the admin"),
+            "Resolved",
+        )
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("actions.retry_run")
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("actions.resolve_run")
+
+    def _apply(self, request, queryset, operation, verb: str) -> None:
+        done, refused = 0, []
+        for run in queryset.select_related("action"):
+            try:
+                operation(run)
+                done += 1
+            except IllegalTransition as error:
+                refused.append(error.message)
+        self.message_user(request, f"{verb} {done} run(s).")
+        for message in refused[:10]:
+            self.message_user(request, message, level=messages.WARNING)

@@ -1,0 +1,78 @@
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from actions import submit
+from actions.dispatcher import dispatch_once
+from actions.models import Action, Run, RunStatus
+from actions.runs import claim_run
+from actions.worker import execute_run
+from tests.factories import make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def reload(run: Run) -> Run:
+    return Run.objects.get(pk=run.pk)
+
+
+def test_a_due_retry_is_enqueued_once():
+    run = submit("test-flaky", {"fail_times": 1})
+    execute_run(str(run.pk))
+    OrmQ.objects.all().delete()
+    assert dispatch_once().enqueued_retries == 0  # not due yet
+
+    Run.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert dispatch_once().enqueued_retries == 1
+    assert dispatch_once().enqueued_retries == 0
+    assert OrmQ.objects.count() == 1
+
+
+def test_an_expired_lease_becomes_a_lost_attempt_and_a_retry():
+    run = submit("test-counted", {})
+    claim_run(reload(run), lease_seconds=60, worker="gone:42")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    assert dispatch_once().expired_leases == 1
+
+    run = reload(run)
+    assert run.status == RunStatus.RETRYING
+    attempt = run.attempt_set.get()
+    assert (attempt.outcome, attempt.worker, attempt.error_code) == ("lost", "gone:42", "lost")
+
+
+def test_a_lost_attempt_counts_against_the_budget():
+    run = submit("test-broken", {})  # max_attempts=2
+    for _ in range(2):
+        current = reload(run)
+        if current.status == RunStatus.RETRYING:
+            Run.objects.filter(pk=run.pk).update(next_attempt_at=timezone.now())
+            current = reload(run)
+        claim_run(current, lease_seconds=60, worker="crashy:1")
+        Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+        dispatch_once()
+    run = reload(run)
+    assert run.status == RunStatus.DEAD
+    assert list(run.attempt_set.values_list("outcome", flat=True)) == ["lost", "lost"]
+
+
+@override_settings(DOPLATFORM_REENQUEUE_AFTER=30)
+def test_a_queued_run_whose_enqueue_looks_lost_is_enqueued_again():
+    fresh = submit("test-noop", {})
+    stale = submit("test-noop", {})
+    Run.objects.filter(pk=stale.pk).update(enqueued_at=timezone.now() - timedelta(seconds=31))
+    OrmQ.objects.all().delete()
+
+    assert dispatch_once().reenqueued == 1
+    assert reload(stale).enqueued_at > reload(fresh).enqueued_at - timedelta(seconds=1)
+    assert OrmQ.objects.count() == 1
+
+
+def test_a_paused_actions_runs_are_left_alone():
+    run = make_run("test-counted", status=RunStatus.QUEUED)
+    Run.objects.filter(pk=run.pk).update(enqueued_at=None)
+    Action.objects.filter(pk="test-counted").update(paused=True)
+    assert dispatch_once().total == 0
