@@ -1,0 +1,2 @@
+def noop() -> None:
+    """The bare django-q2 baseline task."""
