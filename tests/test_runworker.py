@@ -3,19 +3,21 @@
 from itertools import pairwise
 
 import pytest
+from django.db.models import Count
 
 from actions import submit
-from actions.models import Run, RunStatus
+from actions.models import Action, Run, RunStatus, WorkerHeartbeat
+from demo.models import Charge
 from tests.conftest import wait_for
 from tests.testapp.models import Execution
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-def finished(run_id, *statuses):
+def ended(run_id):
     def check():
         run = Run.objects.get(pk=run_id)
-        return run if run.status in statuses else None
+        return run if run.is_finished else None
 
     return check
 
@@ -23,13 +25,102 @@ def finished(run_id, *statuses):
 def test_a_retryable_failure_is_retried_with_growing_backoff_until_it_succeeds(start_worker):
     start_worker()
     run = submit("test-flaky", {"fail_times": 2})
-    run = wait_for(
-        finished(run.pk, RunStatus.SUCCEEDED, RunStatus.DEAD), timeout=30, what="the run to end"
-    )
+    run = wait_for(ended(run.pk), timeout=30, what="the run to end")
     assert run.status == RunStatus.SUCCEEDED
     attempts = list(run.attempt_set.order_by("number"))
     assert [a.outcome for a in attempts] == ["failed", "failed", "succeeded"]
     gaps = [(b.started_at - a.finished_at).total_seconds() for a, b in pairwise(attempts)]
-    assert gaps[0] >= 1 and gaps[1] >= 2
+    assert gaps[0] >= 1 and gaps[1] >= 2  # backoff_base 1 s, doubling, jitter off
     assert gaps[1] > gaps[0]
     assert Execution.objects.filter(run_id=run.pk).count() == 3
+
+
+@pytest.mark.postgres
+def test_a_non_retryable_failure_is_dead_after_one_attempt(start_worker):
+    start_worker()
+    run = wait_for(ended(submit("test-final", {}).pk), what="the run to end")
+    assert (run.status, run.attempts) == (RunStatus.DEAD, 1)
+
+
+@pytest.mark.postgres
+def test_exhausting_max_attempts_is_dead(start_worker):
+    start_worker()
+    run = wait_for(ended(submit("test-broken", {}).pk), what="the run to end")
+    assert run.status == RunStatus.DEAD
+    assert list(run.attempt_set.values_list("outcome", flat=True)) == ["failed", "failed"]
+
+
+@pytest.mark.postgres
+def test_an_overrun_is_a_timed_out_attempt(start_worker):
+    start_worker()
+    run = wait_for(ended(submit("test-sleep", {"seconds": 60}).pk), timeout=40, what="the run to end")
+    assert run.status == RunStatus.DEAD  # max_attempts=2, both timed out
+    assert list(run.attempt_set.values_list("outcome", flat=True)) == ["timed_out", "timed_out"]
+
+
+@pytest.mark.postgres
+def test_a_killed_worker_loses_the_attempt_but_never_charges_twice(start_worker):
+    # A short timeout so the lease (timeout + 2 s grace) expires quickly after the crash.
+    Action.objects.update_or_create(name="charge-subscription", defaults={"timeout": 4})
+    worker = start_worker()
+    run = submit(
+        "charge-subscription",
+        {"email": "ada@example.com", "amount_cents": 1900, "work_seconds": 2},
+        idempotency_key="signup-1",
+    )
+    wait_for(lambda: Charge.objects.filter(idempotency_key=str(run.pk)).exists(), what="the charge")
+    worker.kill()  # kill -9 of the whole process group, mid-attempt
+    assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+    start_worker()
+    run = wait_for(ended(run.pk), timeout=40, what="the run to end after the restart")
+
+    assert run.status == RunStatus.SUCCEEDED
+    assert list(run.attempt_set.values_list("outcome", flat=True)) == ["lost", "succeeded"]
+    charge = Charge.objects.get()
+    assert (charge.idempotency_key, charge.requests) == (str(run.pk), 2)
+
+
+@pytest.mark.postgres
+def test_a_thousand_runs_all_finish_and_none_executes_twice(start_worker):
+    start_worker()
+    ids = {submit("test-counted", {"n": i}).pk for i in range(1000)}
+    wait_for(
+        lambda: Run.objects.filter(status=RunStatus.SUCCEEDED).count() == 1000,
+        timeout=120,
+        interval=0.5,
+        what="1,000 runs to succeed",
+    )
+    assert set(Execution.objects.values_list("run_id", flat=True)) == ids
+    assert not Execution.objects.values("run_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+
+
+@pytest.mark.postgres
+def test_sigterm_lets_a_busy_worker_finish_and_leaves_no_lease_behind(start_worker):
+    worker = start_worker()
+    ids = [submit("test-sleep", {"seconds": 0.3}).pk for _ in range(30)]
+    wait_for(lambda: Run.objects.filter(status=RunStatus.RUNNING).exists(), what="a running run")
+
+    assert worker.terminate(timeout=60) == 0
+
+    assert not Run.objects.filter(status=RunStatus.RUNNING).exists()
+    assert not Run.objects.filter(lease_expires_at__isnull=False).exists()
+    assert not WorkerHeartbeat.objects.exists()
+    statuses = set(Run.objects.values_list("status", flat=True))
+    assert statuses <= {RunStatus.SUCCEEDED, RunStatus.QUEUED}
+
+    start_worker()
+    wait_for(
+        lambda: Run.objects.filter(pk__in=ids, status=RunStatus.SUCCEEDED).count() == 30,
+        timeout=60,
+        what="every run to succeed after a restart",
+    )
+    assert Execution.objects.count() == 30
+    assert not Run.objects.filter(attempts__gt=1).exists()
+
+
+@pytest.mark.postgres
+def test_a_worker_reports_its_heartbeat(start_worker):
+    start_worker()
+    beat = wait_for(WorkerHeartbeat.objects.first, what="a heartbeat")
+    assert beat.name
