@@ -2,7 +2,7 @@
 
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import idempotency, queue
@@ -24,27 +24,38 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
     spec = get_spec(name)
     data = checked_inputs(inputs)
     validate_schema(spec, inputs)
-    action = ensure_action(name)
+    if name not in _known_actions:
+        ensure_action(name)
+        _known_actions.add(name)
     digest = fingerprint(data) if idempotency_key is not None else ""
 
     for _ in range(3):
         now = timezone.now()
+        # Enqueued even when the action is paused (no query to find out): the claim
+        # refuses it, and resuming enqueues every queued run again.
         run = Run(
             id=uuid.uuid4(),
-            action=action,
+            action_id=name,
             inputs=inputs,
             idempotency_key=idempotency_key,
             created_at=now,
-            enqueued_at=None if action.paused else now,
+            enqueued_at=now,
         )
-        with transaction.atomic():
-            won = idempotency_key is None or idempotency.bind_key(
-                action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
-            )
-            if won:
-                run.save(force_insert=True)
-                if not action.paused:
+        try:
+            with transaction.atomic():
+                won = idempotency_key is None or idempotency.bind_key(
+                    action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
+                )
+                if won:
+                    run.save(force_insert=True)
                     queue.enqueue(run.id)
+        except IntegrityError:
+            if name not in _known_actions:
+                raise
+            _known_actions.discard(name)  # its row was deleted (a flushed database): recreate it
+            ensure_action(name)
+            _known_actions.add(name)
+            continue
         if won:
             run.replayed = False
             return run
@@ -74,6 +85,9 @@ def validate_schema(spec: ActionSpec, inputs: dict) -> None:
             f"inputs do not match the schema of {spec.name!r}: {errors[0].message}",
             details=details,
         )
+
+
+_known_actions: set[str] = set()
 
 
 def ensure_action(name: str) -> Action:
