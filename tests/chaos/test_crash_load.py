@@ -41,7 +41,7 @@ def test_killed_workers_lose_no_run_and_charge_nobody_twice(
 
     workers = [start_worker(**env), start_worker(**env)]
     producer = subprocess.Popen(
-        [sys.executable, "-m", "tests.chaos.produce", str(chaos_size), "7"],
+        [sys.executable, "-m", "tests.chaos.produce", str(chaos_size), "7", str(chaos_seconds)],
         cwd=ROOT,
         env={
             **os.environ,
