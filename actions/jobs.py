@@ -1,6 +1,101 @@
-"""Bulk operator jobs ("retry all matching"), run in chunks by ``runworker``."""
+"""Bulk operator jobs ("retry all matching"), run in chunks by ``runworker``.
+
+A job acts on the retrying or dead runs that matched its filters when it was
+created, each through ``operators.retry`` or ``operators.resolve``, at most once per
+run: a run that has an event of the job's kind since the job started was handled
+(by this job or by someone else), so it is not picked again even if it failed anew.
+A run that raced into another status between the pick and the call is skipped.
+"""
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from . import operators
+from .errors import IllegalTransition
+from .models import EventKind, Job, OperatorEvent, Run, RunStatus
+from .queries import RunFilters, filtered_runs
+
+log = logging.getLogger(__name__)
+
+CHUNK = 200
+JOB_KINDS = (EventKind.RETRIED, EventKind.RESOLVED)
+
+
+def start_job(
+    kind: str, *, filters: RunFilters, user: AbstractBaseUser | None, note: str = ""
+) -> Job:
+    """Record a bulk job over every failed run matching ``filters``; the worker runs it."""
+    if kind not in JOB_KINDS:
+        raise ValueError(f"bulk jobs retry or resolve, not {kind!r}")
+    if kind == EventKind.RESOLVED and not note.strip():
+        raise operators.MissingNote("resolving runs needs a note saying how they were settled")
+    job = Job.objects.create(kind=kind, filters=filters.as_dict(), note=note.strip(), user=user)
+    total = _candidates(job).count()
+    Job.objects.filter(pk=job.pk).update(total=total)
+    job.total = total
+    return job
 
 
 def run_pending_jobs() -> int:
     """Advance unfinished bulk jobs by one chunk each; returns how many runs were touched."""
-    return 0
+    pending = Job.objects.filter(finished_at__isnull=True).order_by("pk")
+    return sum(advance_job(job_id) for job_id in pending.values_list("pk", flat=True)[:10])
+
+
+def advance_job(job_id: int, chunk: int = CHUNK) -> int:
+    """Apply the job to its next ``chunk`` runs; finish it when none are left.
+
+    The job row is locked for the chunk (skipped if another worker holds it), so two
+    workers never work the same chunk; the compare-and-set in the operators keeps
+    even that harmless.
+    """
+    with transaction.atomic():
+        job = (
+            Job.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .filter(pk=job_id, finished_at__isnull=True)
+            .first()
+        )
+        if job is None:
+            return 0
+        runs = list(_candidates(job).select_related("action")[:chunk])
+        if not runs:
+            Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
+            return 0
+        done = skipped = 0
+        for run in runs:
+            try:
+                _apply(job, run)
+            except IllegalTransition:
+                skipped += 1
+            else:
+                done += 1
+        Job.objects.filter(pk=job.pk).update(done=F("done") + done, skipped=F("skipped") + skipped)
+    log.info("job %s: %s %s runs, skipped %s", job.pk, job.kind, done, skipped)
+    return done + skipped
+
+
+def _apply(job: Job, run: Run) -> None:
+    if job.kind == EventKind.RETRIED:
+        operators.retry(run, job.user, note=job.note)
+    else:
+        operators.resolve(run, job.user, note=job.note)
+
+
+def _candidates(job: Job) -> QuerySet:
+    filters = RunFilters(**{k: v for k, v in job.filters.items() if k in RunFilters.__slots__})
+    runs = filtered_runs(filters, failed=True, now=job.created_at)
+    if job.kind == EventKind.RESOLVED:
+        runs = runs.filter(status=RunStatus.DEAD)  # only dead runs can be resolved
+    handled = OperatorEvent.objects.filter(
+        run=OuterRef("pk"), kind=job.kind, created_at__gte=job.created_at
+    )
+    return (
+        runs.filter(created_at__lte=job.created_at)
+        .exclude(Exists(handled))
+        .order_by("created_at", "id")
+    )
