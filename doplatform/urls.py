@@ -12,3 +12,7 @@ urlpatterns = [
     path("api/", include("actions.api_urls")),
     path("", include("actions.urls")),
 ]
+
+# JSON under /api/, Django's own pages elsewhere.
+handler404 = "actions.api_errors.page_not_found"
+handler500 = "actions.api_errors.server_error"

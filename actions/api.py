@@ -1,0 +1,621 @@
+"""The REST API (DESIGN.md, "REST API"): one small view per endpoint.
+
+Each view checks the request's shape and permission, then calls the same engine
+function as the dashboard and the Python API (``submit``, ``retry``, ``resolve``,
+``cancel``, ``pause``, ``resume``); errors become JSON in ``api_errors``.
+"""
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from . import operators
+from .api_errors import error_response
+from .api_permissions import (
+    CanCancelRuns,
+    CanPauseActions,
+    CanResolveRuns,
+    CanRetryRuns,
+    CanSubmitRuns,
+    CanViewRuns,
+)
+from .errors import DoplatformError, InvalidIdempotencyKey, InvalidInputs
+from .idempotency import validate_idempotency_key
+from .models import Action, OperatorEvent, Run, RunStatus
+from .registry import ActionSpec, all_specs, get_spec
+from .serializers import (
+    ActionSerializer,
+    ErrorSerializer,
+    NoteSerializer,
+    RunDetailSerializer,
+    RunPageSerializer,
+    RunSerializer,
+    SubmitSerializer,
+)
+from .submission import submit
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+POLICY_FIELDS = ("max_attempts", "backoff_base", "backoff_max", "timeout")
+
+
+class InvalidJSON(DoplatformError):
+    code = "invalid_json"
+
+
+class InvalidBody(DoplatformError):
+    code = "invalid_body"
+
+
+class InvalidQuery(DoplatformError):
+    code = "invalid_query"
+
+
+class NotFound(DoplatformError):
+    code = "not_found"
+
+
+# --- parsing -------------------------------------------------------------------------
+
+
+class StrictJSONParser(BaseParser):
+    """JSON bodies in UTF-8, refusing what JSON cannot represent.
+
+    Python's ``json`` accepts ``NaN`` and ``Infinity`` and recurses on nesting; both
+    are the client's inputs being wrong (``invalid_inputs``), not a crash.
+    """
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        raw = stream.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidJSON(f"the request body is not valid UTF-8 (byte {error.start})") from None
+        try:
+            return json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as error:
+            raise InvalidJSON(
+                f"the request body is not valid JSON: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})"
+            ) from None
+        except RecursionError:
+            raise _invalid_inputs("$", "nesting too deep") from None
+        except ValueError as error:  # e.g. an integer past Python's digit limit
+            raise _invalid_inputs("$", str(error)) from None
+
+
+def _refuse_constant(name: str):
+    raise _invalid_inputs("$", f"{name} is not allowed: JSON numbers must be finite")
+
+
+def _invalid_inputs(path: str, message: str) -> InvalidInputs:
+    return InvalidInputs(
+        f"inputs at {path}: {message}", details=[{"path": path, "message": message}]
+    )
+
+
+def body_object(request: Request, *, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    """The JSON body as an object holding only ``allowed`` keys and every ``required`` one."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidBody("the request body must be a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidBody(
+            f"unknown field(s) in the request body; allowed: {', '.join(sorted(allowed))}",
+            details={"unknown": unknown},
+        )
+    missing = sorted(required - set(data))
+    if missing:
+        raise InvalidBody(
+            f"the request body lacks {', '.join(missing)}", details={"missing": missing}
+        )
+    return data
+
+
+def note_from(request: Request) -> str:
+    note = body_object(request, allowed={"note"}).get("note", "")
+    if not isinstance(note, str):
+        raise InvalidBody("note must be a string", details={"field": "note"})
+    if "\x00" in note or not _encodable(note):
+        raise InvalidBody(
+            "note holds a NUL character or invalid unicode", details={"field": "note"}
+        )
+    return note
+
+
+def idempotency_key_from(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header, unquoted (the IETF draft's sf-string form).
+
+    A repeated header arrives comma-joined; ``,`` is outside the key alphabet, so it
+    is refused like any other invalid key.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        if settings.DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY:
+            raise InvalidIdempotencyKey("this server requires an Idempotency-Key header")
+        return None
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    return validate_idempotency_key(key)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# --- shared bits ---------------------------------------------------------------------
+
+
+def run_or_404(run_id: str, queryset: QuerySet | None = None) -> Run:
+    try:
+        pk = uuid.UUID(run_id)
+    except ValueError:
+        raise NotFound(f"no run with id {run_id!r}", details={"run_id": run_id}) from None
+    run = (
+        (queryset if queryset is not None else Run.objects.select_related("action"))
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise NotFound(f"no run with id {pk}", details={"run_id": str(pk)})
+    return run
+
+
+def run_detail_queryset() -> QuerySet:
+    return Run.objects.select_related("action", "resolved_by").prefetch_related(
+        "attempt_set", Prefetch("events", queryset=OperatorEvent.objects.select_related("user"))
+    )
+
+
+def run_detail_response(request: Request, run_id) -> Response:
+    run = run_or_404(str(run_id), run_detail_queryset())
+    context = {"show_tracebacks": request.user.has_perm("actions.retry_run")}
+    return Response(RunDetailSerializer(run, context=context).data)
+
+
+def describe_action(spec: ActionSpec, row: Action | None, counts: dict[str, int]) -> dict:
+    policy = row.effective_policy(spec.policy) if row is not None else spec.policy
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "inputs_schema": spec.inputs_schema,
+        "policy": asdict(policy),
+        "overridden": [f for f in POLICY_FIELDS if row is not None and getattr(row, f) is not None],
+        "paused": bool(row is not None and row.paused),
+        "counts": {status: counts.get(status, 0) for status in RunStatus.values},
+    }
+
+
+def status_counts(**filters) -> dict[str, dict[str, int]]:
+    """``{action: {status: n}}`` in one aggregate query."""
+    rows = Run.objects.filter(**filters).values_list("action_id", "status")
+    counts: dict[str, dict[str, int]] = {}
+    for action_id, status, n in rows.annotate(n=Count("pk")).order_by():
+        counts.setdefault(action_id, {})[status] = n
+    return counts
+
+
+def action_response(name: str) -> Response:
+    spec = get_spec(name)
+    row = Action.objects.filter(pk=name).first()
+    counts = status_counts(action_id=name).get(name, {})
+    return Response(ActionSerializer(describe_action(spec, row, counts)).data)
+
+
+# --- schema fragments ----------------------------------------------------------------
+
+
+ERROR_TEXTS = {
+    400: "The request is malformed (see `error`).",
+    401: "No or invalid credentials: `not_authenticated` (with `WWW-Authenticate`).",
+    403: "`permission_denied`: signed in without the needed permission (or no CSRF token).",
+    404: "`not_found`.",
+    406: "`not_acceptable`: only JSON is served.",
+    409: "`illegal_transition`.",
+    413: "`payload_too_large`: `Content-Length` over the limit, refused before parsing.",
+    415: "`unsupported_media_type`: send `application/json`.",
+    422: "`idempotency_key_reused`.",
+    503: "`service_unavailable`: the database is down; see `Retry-After`.",
+}
+
+
+def errors(*statuses: int, **texts: str) -> dict[int, OpenApiResponse]:
+    """Error responses in the schema, all with the JSON error body; ``_404="…"`` overrides."""
+    overrides = {int(key.lstrip("_")): text for key, text in texts.items()}
+    return {
+        status: OpenApiResponse(
+            ErrorSerializer, description=overrides.get(status, ERROR_TEXTS[status])
+        )
+        for status in sorted({401, 403, 406, 503, *statuses})
+    }
+
+
+RUN_ID = OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+ACTION_NAME = OpenApiParameter(
+    "name",
+    str,
+    OpenApiParameter.PATH,
+    enum=[spec.name for spec in all_specs()],  # registered at start-up, before URLs load
+    description="Action name, as registered in code.",
+)
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+class ActionList(APIView):
+    permission_classes = [CanViewRuns]
+
+    @extend_schema(
+        operation_id="actions_list",
+        summary="List actions with policy, input schema and run counts",
+        responses={200: ActionSerializer(many=True), **errors()},
+    )
+    def get(self, request: Request) -> Response:
+        rows = {row.name: row for row in Action.objects.all()}
+        counts = status_counts()
+        actions = [
+            describe_action(spec, rows.get(spec.name), counts.get(spec.name, {}))
+            for spec in all_specs()
+        ]
+        return Response(ActionSerializer(actions, many=True).data)
+
+
+class ActionDetail(APIView):
+    permission_classes = [CanViewRuns]
+
+    @extend_schema(
+        operation_id="actions_retrieve",
+        summary="One action",
+        parameters=[ACTION_NAME],
+        responses={200: ActionSerializer, **errors(404, _404="`unknown_action`.")},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        return action_response(name)
+
+
+class PauseAction(APIView):
+    permission_classes = [CanPauseActions]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        operation_id="actions_pause",
+        summary="Pause an action: its runs are accepted but wait",
+        parameters=[ACTION_NAME],
+        request=NoteSerializer,
+        responses={200: ActionSerializer, **errors(400, 404, 413, 415)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        get_spec(name)
+        operators.pause(name, request.user, note_from(request))
+        return action_response(name)
+
+
+class ResumeAction(APIView):
+    permission_classes = [CanPauseActions]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        operation_id="actions_resume",
+        summary="Resume an action: its waiting runs are enqueued",
+        parameters=[ACTION_NAME],
+        request=NoteSerializer,
+        responses={200: ActionSerializer, **errors(400, 404, 413, 415)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        get_spec(name)
+        operators.resume(name, request.user, note_from(request))
+        return action_response(name)
+
+
+# --- submit --------------------------------------------------------------------------
+
+
+class SubmitRun(APIView):
+    permission_classes = [CanSubmitRuns]
+    parser_classes = [StrictJSONParser]
+
+    @extend_schema(
+        operation_id="runs_create",
+        summary="Submit a run of an action",
+        description=(
+            "A new run answers 202 with a `Location`. The same `Idempotency-Key` with the "
+            "same inputs answers 200 with the original run (whatever its status) and "
+            "`Idempotent-Replayed: true`; with other inputs, 422 `idempotency_key_reused`. "
+            "A paused action accepts the run, which waits (`action_paused`)."
+        ),
+        parameters=[
+            ACTION_NAME,
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    '1-255 visible ASCII characters except `,` `"` `\\`; may be sent as '
+                    "one quoted string. Scoped to the action."
+                ),
+            ),
+            OpenApiParameter(
+                "Location",
+                str,
+                OpenApiParameter.HEADER,
+                response=[202],
+                description="The new run's URL.",
+            ),
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                str,
+                OpenApiParameter.HEADER,
+                enum=["true"],
+                response=[200],
+                description="The key was already bound to this run; nothing new was started.",
+            ),
+        ],
+        request=SubmitSerializer,
+        responses={
+            202: OpenApiResponse(RunSerializer, description="A new run."),
+            200: OpenApiResponse(RunSerializer, description="A replay: the original run."),
+            **errors(
+                400,
+                404,
+                413,
+                415,
+                422,
+                _400="`invalid_json`, `invalid_body`, `invalid_inputs` (details list each "
+                "failing path) or `invalid_idempotency_key`.",
+                _404="`unknown_action`.",
+                _413="`payload_too_large`: body or canonical inputs over the limit.",
+                _422="`idempotency_key_reused`: details name the original run.",
+            ),
+        },
+    )
+    def post(self, request: Request, name: str) -> Response:
+        get_spec(name)
+        inputs = body_object(request, allowed={"inputs"}, required={"inputs"})["inputs"]
+        if not isinstance(inputs, dict):
+            raise InvalidBody("inputs must be a JSON object", details={"field": "inputs"})
+        run = submit(name, inputs, idempotency_key=idempotency_key_from(request))
+        body = RunSerializer(run).data
+        if run.replayed:
+            return Response(body, status=200, headers={"Idempotent-Replayed": "true"})
+        location = reverse("api:run-detail", args=[run.pk])
+        return Response(body, status=202, headers={"Location": location})
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+class RunList(APIView):
+    permission_classes = [CanViewRuns]
+
+    @extend_schema(
+        operation_id="runs_list",
+        summary="Runs, newest first, in keyset pages",
+        parameters=[
+            OpenApiParameter("status", str, enum=RunStatus.values, many=True),
+            OpenApiParameter("action", str),
+            OpenApiParameter("idempotency_key", str),
+            OpenApiParameter(
+                "created_after", OpenApiTypes.DATETIME, description="Inclusive, ISO 8601."
+            ),
+            OpenApiParameter(
+                "created_before", OpenApiTypes.DATETIME, description="Exclusive, ISO 8601."
+            ),
+            OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+            OpenApiParameter("limit", int, description=f"1-{MAX_PAGE_SIZE}, default {PAGE_SIZE}."),
+        ],
+        responses={
+            200: RunPageSerializer,
+            **errors(400, _400="`invalid_query`: a filter, cursor or limit is malformed."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        runs = Run.objects.select_related("action", "resolved_by")
+        statuses = params.getlist("status")
+        if statuses:
+            bad = sorted(set(statuses) - set(RunStatus.values))
+            if bad:
+                raise InvalidQuery(
+                    f"unknown status; use one of {', '.join(RunStatus.values)}",
+                    details={"status": bad},
+                )
+            runs = runs.filter(status__in=statuses)
+        if "action" in params:
+            runs = runs.filter(action_id=_text_param(params, "action"))
+        if "idempotency_key" in params:
+            runs = runs.filter(idempotency_key=_text_param(params, "idempotency_key"))
+        if "created_after" in params:
+            runs = runs.filter(created_at__gte=_datetime_param(params, "created_after"))
+        if "created_before" in params:
+            runs = runs.filter(created_at__lt=_datetime_param(params, "created_before"))
+        if "cursor" in params:
+            created_at, pk = decode_cursor(params["cursor"])
+            runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+        limit = _limit_param(params)
+
+        page = list(runs.order_by("-created_at", "-pk")[: limit + 1])
+        next_url = None
+        if len(page) > limit:
+            page = page[:limit]
+            cursor = encode_cursor(page[-1])
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
+        return Response({"results": RunSerializer(page, many=True).data, "next": next_url})
+
+
+class RunDetail(APIView):
+    permission_classes = [CanViewRuns]
+
+    @extend_schema(
+        operation_id="runs_retrieve",
+        summary="A run with its attempts and operator events",
+        parameters=[RUN_ID],
+        responses={200: RunDetailSerializer, **errors(404, _404="`not_found`.")},
+    )
+    def get(self, request: Request, run_id: str) -> Response:
+        return run_detail_response(request, run_id)
+
+
+def operator_schema(summary: str, codes: str) -> Any:
+    return extend_schema(
+        summary=summary,
+        parameters=[RUN_ID],
+        request=NoteSerializer,
+        responses={
+            200: RunDetailSerializer,
+            **errors(
+                400,
+                404,
+                409,
+                413,
+                415,
+                _400="`invalid_json` or `invalid_body`.",
+                _404="`not_found`.",
+                _409=f"`illegal_transition`: {codes}.",
+            ),
+        },
+    )
+
+
+class RetryRun(APIView):
+    permission_classes = [CanRetryRuns]
+    parser_classes = [StrictJSONParser]
+
+    @operator_schema("Retry a retrying or dead run now", "only retrying and dead runs")
+    def post(self, request: Request, run_id: str) -> Response:
+        note = note_from(request)
+        operators.retry(run_or_404(run_id), request.user, note)
+        return run_detail_response(request, run_id)
+
+
+class ResolveRun(APIView):
+    permission_classes = [CanResolveRuns]
+    parser_classes = [StrictJSONParser]
+
+    @operator_schema("Resolve a dead run (a note is required)", "only dead runs")
+    def post(self, request: Request, run_id: str) -> Response:
+        note = note_from(request)
+        operators.resolve(run_or_404(run_id), request.user, note)
+        return run_detail_response(request, run_id)
+
+
+class CancelRun(APIView):
+    permission_classes = [CanCancelRuns]
+    parser_classes = [StrictJSONParser]
+
+    @operator_schema("Cancel a queued or retrying run", "only queued and retrying runs")
+    def post(self, request: Request, run_id: str) -> Response:
+        note = note_from(request)
+        operators.cancel(run_or_404(run_id), request.user, note)
+        return run_detail_response(request, run_id)
+
+
+# --- query parameters and cursors ----------------------------------------------------
+
+
+def _text_param(params, name: str) -> str:
+    value = params[name]
+    if "\x00" in value:
+        raise InvalidQuery(f"{name} holds a NUL character", details={name: "NUL"})
+    return value
+
+
+def _datetime_param(params, name: str) -> datetime:
+    value = params[name]
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidQuery(
+            f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z "
+            "(write + in an offset as %2B)",
+            details={name: value},
+        ) from None
+
+
+def _limit_param(params) -> int:
+    value = params.get("limit")
+    if value is None:
+        return PAGE_SIZE
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
+        raise InvalidQuery(
+            f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", details={"limit": value}
+        )
+    return int(value)
+
+
+def encode_cursor(run: Run) -> str:
+    """An opaque position after ``run`` in (created_at, id) descending order."""
+    raw = f"{run.created_at.isoformat()}|{run.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, pk = raw.split("|")
+        parsed = datetime.fromisoformat(created_at)
+        if parsed.tzinfo is None:
+            raise ValueError
+        return parsed, uuid.UUID(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidQuery(
+            "cursor is not one this API gave out", details={"cursor": cursor}
+        ) from None
+
+
+# --- schema, docs and unknown URLs ---------------------------------------------------
+
+
+class JSONErrorsMixin:
+    """Render errors as JSON even where the page itself is YAML or HTML."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
+
+
+class DocsView(JSONErrorsMixin, SpectacularSwaggerView):
+    pass
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any unknown URL under /api/: JSON, never a redirect or an HTML page."""
+    hint = "" if request.path.endswith("/") else " (API URLs end with a slash)"
+    return error_response("not_found", f"nothing at {request.path}{hint}")

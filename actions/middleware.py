@@ -1,0 +1,56 @@
+"""Guards in front of the REST API: body size before parsing, and a lost database.
+
+DRF reads the request stream itself, so Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``
+never protects it: the size is decided here from ``Content-Length``, before any
+byte of the body is read.
+"""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from .api_errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
+
+# Room for the envelope (``{"inputs": …}``) and for a body that is not yet canonical.
+BODY_SLACK_BYTES = 64 * 1024
+
+
+def max_body_bytes() -> int:
+    return settings.DOPLATFORM_MAX_INPUT_BYTES + BODY_SLACK_BYTES
+
+
+class ApiGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            refused = self.refuse_large_body(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def refuse_large_body(self, request: HttpRequest) -> HttpResponse | None:
+        # A missing or malformed Content-Length makes Django read no body at all.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None
+        limit = max_body_bytes()
+        if length <= limit:
+            return None
+        response = error_response(
+            "payload_too_large",
+            f"the request body is {length} bytes; the limit is {limit}",
+            {"size": length, "limit": limit},
+        )
+        # The body is left unread: make the client open a new connection.
+        response["Connection"] = "close"
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view that lost the database answers 503 with Retry-After, never a 500."""
+        if isinstance(exception, DATABASE_DOWN):
+            return database_down(request)
+        return None

@@ -1,0 +1,216 @@
+"""The shapes of the REST API's bodies: what a run, an action and an error look like.
+
+Serializers here only shape data (and document it in the OpenAPI schema); the
+views decide what happens and the engine's functions do it.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import AttemptOutcome, EventKind, Run, RunStatus
+
+WAITING_STATUSES = (RunStatus.QUEUED, RunStatus.RETRYING)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="A stable code, e.g. `invalid_inputs`.")
+    message = serializers.CharField(help_text="What went wrong, for people.")
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="Precisely what was wrong: for `invalid_inputs` a list of "
+        "`{path, message}`; for `idempotency_key_reused` `{run_id}`; otherwise often null.",
+    )
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+class SubmitSerializer(serializers.Serializer):
+    inputs = serializers.DictField(
+        help_text="The action's inputs: a JSON object matching its `inputs_schema`."
+    )
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Why: kept in the run's events. Required (non-blank) for `resolve`.",
+    )
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+class RunErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    retryable = serializers.BooleanField()
+
+
+class ResolutionSerializer(serializers.Serializer):
+    by = serializers.CharField(allow_null=True, help_text="Username of the operator.")
+    at = serializers.DateTimeField()
+    note = serializers.CharField()
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    action = serializers.CharField(source="action_id")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    action_paused = serializers.SerializerMethodField(
+        help_text="The action is paused: a queued or retrying run waits until it is resumed."
+    )
+    inputs = serializers.DictField()
+    result = serializers.SerializerMethodField(help_text="The handler's result once succeeded.")
+    error = serializers.SerializerMethodField(help_text="The last failure, if any.")
+    attempt_count = serializers.IntegerField(
+        source="attempts", help_text="Attempts started over the run's whole life (never reset)."
+    )
+    idempotency_key = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(
+        allow_null=True, help_text="Start of the latest attempt."
+    )
+    finished_at = serializers.DateTimeField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a retrying run is due again."
+    )
+    waiting_reason = serializers.SerializerMethodField(
+        help_text="Why a run that could start has not, e.g. its action is paused."
+    )
+    resolution = serializers.SerializerMethodField(
+        help_text="Who resolved a dead run by hand, when and how."
+    )
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_action_paused(self, run: Run) -> bool:
+        return run.action.paused
+
+    @extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+    def get_result(self, run: Run):
+        return run.result
+
+    @extend_schema_field(RunErrorSerializer(allow_null=True))
+    def get_error(self, run: Run) -> dict | None:
+        if not run.error:
+            return None
+        return {
+            "code": str(run.error.get("code", "")),
+            "message": str(run.error.get("message", "")),
+            "retryable": bool(run.error.get("retryable", False)),
+        }
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_waiting_reason(self, run: Run) -> str | None:
+        if run.status not in WAITING_STATUSES:
+            return None
+        if run.action.paused:
+            return "the action is paused; the run waits until it is resumed"
+        return run.waiting_reason or None
+
+    @extend_schema_field(ResolutionSerializer(allow_null=True))
+    def get_resolution(self, run: Run) -> dict | None:
+        if run.resolved_at is None:
+            return None
+        user = run.resolved_by if run.resolved_by_id is not None else None
+        return {
+            "by": user.get_username() if user is not None else None,
+            "at": serializers.DateTimeField().to_representation(run.resolved_at),
+            "note": run.resolution_note,
+        }
+
+
+class AttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=AttemptOutcome.choices)
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField()
+    duration = serializers.FloatField(help_text="Seconds.")
+    error_code = serializers.SerializerMethodField()
+    error_message = serializers.SerializerMethodField()
+    retryable = serializers.BooleanField(allow_null=True)
+    worker = serializers.CharField(help_text="host:pid of the worker that ran it.")
+    traceback = serializers.SerializerMethodField(
+        help_text="Shown to users who may retry runs (`actions.retry_run`); null otherwise."
+    )
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_error_code(self, attempt) -> str | None:
+        return attempt.error_code or None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_error_message(self, attempt) -> str | None:
+        return attempt.error_message or None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_traceback(self, attempt) -> str | None:
+        if not self.context.get("show_tracebacks"):
+            return None
+        return attempt.traceback or None
+
+
+class EventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    user = serializers.SerializerMethodField(help_text="Username; null once the user is deleted.")
+    note = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_user(self, event) -> str | None:
+        return event.user.get_username() if event.user_id is not None else None
+
+
+class RunDetailSerializer(RunSerializer):
+    worker = serializers.SerializerMethodField(help_text="host:pid of the latest attempt.")
+    attempts = AttemptSerializer(
+        source="attempt_set", many=True, help_text="Finished attempts, oldest first."
+    )
+    events = EventSerializer(many=True, help_text="What operators did, oldest first.")
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_worker(self, run: Run) -> str | None:
+        return run.worker or None
+
+
+class RunPageSerializer(serializers.Serializer):
+    results = RunSerializer(many=True)
+    next = serializers.CharField(
+        allow_null=True, help_text="URL of the next (older) page; null on the last page."
+    )
+
+
+# --- actions -------------------------------------------------------------------------
+
+
+class PolicySerializer(serializers.Serializer):
+    max_attempts = serializers.IntegerField()
+    backoff_base = serializers.IntegerField(help_text="Seconds.")
+    backoff_max = serializers.IntegerField(help_text="Seconds.")
+    timeout = serializers.IntegerField(help_text="Seconds.")
+
+
+class StatusCountsSerializer(serializers.Serializer):
+    queued = serializers.IntegerField()
+    running = serializers.IntegerField()
+    retrying = serializers.IntegerField()
+    succeeded = serializers.IntegerField()
+    dead = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class ActionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    inputs_schema = serializers.JSONField(
+        allow_null=True, help_text="JSON Schema the inputs must match; null accepts any object."
+    )
+    policy = PolicySerializer(help_text="The effective policy: code's, with overrides applied.")
+    overridden = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(PolicySerializer().fields)),
+        help_text="Policy fields an operator overrode (the rest come from code).",
+    )
+    paused = serializers.BooleanField()
+    counts = StatusCountsSerializer(help_text="Runs by status.")
