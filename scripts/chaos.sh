@@ -5,5 +5,6 @@ source "$(dirname "$0")/env.sh"
 source scripts/postgres.sh
 trap stop_throwaway_postgres EXIT
 find_postgres
-export CHAOS_RUNS="${CHAOS_RUNS:-5000}" CHAOS_SECONDS="${CHAOS_SECONDS:-300}" REDIS_URL=""
+export CHAOS_RUNS="${CHAOS_RUNS:-5000}" CHAOS_SECONDS="${CHAOS_SECONDS:-300}" \
+    CHAOS_STORM_PROCESSES="${CHAOS_STORM_PROCESSES:-64}" REDIS_URL=""
 pytest tests/chaos -p no:cacheprovider -o timeout=3600 -s "$@"
