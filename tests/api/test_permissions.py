@@ -132,3 +132,10 @@ def test_the_schema_and_docs_need_authentication(anonymous, url):
     response = anonymous.get(url)
     assert response.status_code == 401
     assert error_of(response) == "not_authenticated"
+
+
+def test_a_session_browses_the_api_in_html(db):
+    client = session_client()
+    response = client.get("/api/runs/", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
