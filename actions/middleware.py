@@ -40,14 +40,13 @@ class ApiGuardMiddleware:
         limit = max_body_bytes()
         if length <= limit:
             return None
-        response = error_response(
+        # The body is left unread; the WSGI server decides what to do with the connection
+        # (an application may not set hop-by-hop headers such as Connection).
+        return error_response(
             "payload_too_large",
             f"the request body is {length} bytes; the limit is {limit}",
             {"size": length, "limit": limit},
         )
-        # The body is left unread: make the client open a new connection.
-        response["Connection"] = "close"
-        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """A view that lost the database answers 503 with Retry-After, never a 500."""

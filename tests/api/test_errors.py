@@ -1,6 +1,9 @@
 """Every error under /api/ is JSON; nothing a client sends is a 500; a lost database is 503."""
 
+import http.client
+import json
 from unittest import mock
+from urllib.parse import urlsplit
 
 import pytest
 from django.db import InterfaceError, OperationalError
@@ -123,3 +126,21 @@ def test_handler500_turns_a_lost_database_into_503():
 def test_other_exceptions_are_left_to_django():
     middleware = ApiGuardMiddleware(lambda request: HttpResponse())
     assert middleware.process_exception(RequestFactory().get("/api/"), ValueError()) is None
+
+
+def test_an_oversized_body_is_refused_over_real_http(live_server, settings):
+    """Through a real WSGI server, which forbids hop-by-hop headers from the application."""
+    size = settings.DOPLATFORM_MAX_INPUT_BYTES + 64 * 1024 + 1
+    url = urlsplit(live_server.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.request(
+        "POST",
+        "/api/actions/test-noop/runs/",
+        body=b" " * size,
+        headers={"Content-Type": "application/json"},
+    )
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    assert response.status == 413
+    assert body["error"] == "payload_too_large"
