@@ -6,7 +6,7 @@ that does nothing but the same token authentication, permission check and JSON
 parsing, so the ratios show what the engine adds to a DRF request. Rounds alternate
 so both see the same machine; the server is a subprocess on 127.0.0.1.
 
-    DATABASE_URL=postgres://…/doplatform_bench python bench/api_bench.py [-n 1000] [--rounds 3]
+    DATABASE_URL=postgres://…/doplatform_bench python bench/api_bench.py [-n 600] [--rounds 3]
 """
 
 import argparse
@@ -36,7 +36,7 @@ HOST = "127.0.0.1"
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("-n", type=int, default=1000, help="requests per throughput measure")
+    parser.add_argument("-n", type=int, default=600, help="requests per throughput measure")
     parser.add_argument("--latency-n", type=int, default=300, help="sequential requests")
     parser.add_argument("--threads", type=int, default=8, help="concurrent clients")
     parser.add_argument("--rounds", type=int, default=3)
@@ -57,7 +57,7 @@ def serve(port: int) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.servers.basehttp import run
+    from django.core.servers.basehttp import WSGIServer, run
     from django.core.wsgi import get_wsgi_application
     from django.urls import include, path
     from rest_framework.response import Response
@@ -80,7 +80,16 @@ def serve(port: int) -> None:
     ]
     sys.modules[urls.__name__] = urls
     settings.ROOT_URLCONF = urls.__name__
-    run(HOST, port, get_wsgi_application(), threading=True)
+
+    class Server(WSGIServer):
+        def get_request(self):
+            # Headers and body are separate writes: without TCP_NODELAY, Nagle's algorithm
+            # and the client's delayed ACK add ~40 ms to every response, whatever the app.
+            conn, address = super().get_request()
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return conn, address
+
+    run(HOST, port, get_wsgi_application(), threading=True, server_cls=Server)
 
 
 def start_server() -> tuple[subprocess.Popen, int]:
