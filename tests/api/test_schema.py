@@ -114,6 +114,7 @@ def wsgi_requests_keep_the_connection(db) -> Iterator[None]:
     max_examples=15,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=list(HealthCheck),
 )
 def test_no_request_makes_a_server_error_and_every_response_matches_the_schema(
