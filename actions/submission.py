@@ -8,7 +8,7 @@ from django.utils import timezone
 from . import idempotency, queue
 from .canonical import checked_inputs, fingerprint
 from .errors import IdempotencyConflict, InvalidInputs
-from .models import Action, Run
+from .models import Action, IdempotencyRecord, Run
 from .registry import ActionSpec, get_spec
 
 
@@ -28,6 +28,12 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
         ensure_action(name)
         _known_actions.add(name)
     digest = fingerprint(data) if idempotency_key is not None else ""
+    if idempotency_key is not None:
+        # Most duplicates find their run with one read and write nothing; the insert
+        # below still decides every race.
+        record = idempotency.find_binding(action_id=name, key=idempotency_key)
+        if record is not None and not record.is_expired:
+            return _replay(record, idempotency_key, digest)
 
     for _ in range(3):
         now = timezone.now()
@@ -60,18 +66,22 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
             run.replayed = False
             return run
         record = idempotency.find_binding(action_id=name, key=idempotency_key)
-        if record is None:
-            continue  # pruned between our insert and our read: try to bind again
-        if record.fingerprint != digest:
-            raise IdempotencyConflict(
-                f"idempotency key {idempotency_key!r} was used for run {record.run_id} "
-                "with different inputs",
-                run_id=record.run_id,
-            )
-        original = record.run
-        original.replayed = True
-        return original
+        if record is not None:
+            return _replay(record, idempotency_key, digest)
+        # else pruned between our insert and our read: try to bind again
     raise RuntimeError(f"could not bind idempotency key {idempotency_key!r} after 3 tries")
+
+
+def _replay(record: IdempotencyRecord, key: str, digest: str) -> Run:
+    """The run ``key`` is bound to, if the inputs are the same; else the key is reused."""
+    if record.fingerprint != digest:
+        raise IdempotencyConflict(
+            f"idempotency key {key!r} was used for run {record.run_id} with different inputs",
+            run_id=record.run_id,
+        )
+    original = record.run
+    original.replayed = True
+    return original
 
 
 def validate_schema(spec: ActionSpec, inputs: dict) -> None:

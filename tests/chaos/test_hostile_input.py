@@ -1,0 +1,181 @@
+"""Scenario 5: hostile input through the API and the submit command: a specific 4xx, nothing written."""
+
+import http.client
+import json
+from urllib.parse import urlparse
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from actions.models import IdempotencyRecord, Run
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUBMIT = "/api/actions/test-schema/runs/"
+JSON = "application/json"
+
+
+def nested(depth: int) -> bytes:
+    return b'{"inputs": ' + b'{"a": ' * depth + b"1" + b"}" * depth + b"}"
+
+
+# (name, path, body bytes, headers, expected status, expected error code)
+CORPUS = [
+    ("malformed json", SUBMIT, b'{"inputs": {', {}, 400, "invalid_json"),
+    ("truncated json", SUBMIT, b'{"inputs": {"email": "a@b.c"', {}, 400, "invalid_json"),
+    ("not an object", SUBMIT, b"[1, 2, 3]", {}, 400, "invalid_body"),
+    ("inputs missing", SUBMIT, b'{"input": {}}', {}, 400, "invalid_body"),
+    ("inputs not an object", SUBMIT, b'{"inputs": "x"}', {}, 400, "invalid_body"),
+    ("deep nesting", SUBMIT, nested(100), {}, 400, "invalid_inputs"),
+    ("recursion bomb", SUBMIT, nested(40_000), {}, 400, "invalid_inputs"),
+    ("oversized recursion bomb", SUBMIT, nested(100_000), {}, 413, "payload_too_large"),
+    ("NaN literal", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": NaN}}', {}, 400, None),
+    ("huge exponent", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": 1e999}}', {}, 400, None),
+    (
+        "huge integer",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c", "age": 1' + b"0" * 5000 + b"}}",
+        {},
+        400,
+        None,
+    ),
+    ("NUL escape", SUBMIT, b'{"inputs": {"email": "a\\u0000@b.c"}}', {}, 400, "invalid_inputs"),
+    ("raw NUL byte", SUBMIT, b'{"inputs": {"email": "a\x00@b.c"}}', {}, 400, None),
+    ("invalid utf-8", SUBMIT, b'{"inputs": {"email": "\xff\xfe@b.c"}}', {}, 400, None),
+    ("lone surrogate", SUBMIT, b'{"inputs": {"email": "\\ud800@b.c"}}', {}, 400, None),
+    ("schema violation", SUBMIT, b'{"inputs": {"age": -1}}', {}, 400, "invalid_inputs"),
+    (
+        "10 MB body",
+        SUBMIT,
+        b'{"inputs": {"email": "' + b"x" * 10_000_000 + b'"}}',
+        {},
+        413,
+        "payload_too_large",
+    ),
+    (
+        "huge key",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}}',
+        {"Idempotency-Key": "k" * 10_000},
+        400,
+        None,
+    ),
+    (
+        "unicode key",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}}',
+        {"Idempotency-Key": "cl\u00e9".encode().decode("latin-1")},
+        400,
+        "invalid_idempotency_key",
+    ),
+    (
+        "empty key",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}}',
+        {"Idempotency-Key": ""},
+        400,
+        "invalid_idempotency_key",
+    ),
+    (
+        "repeated key header",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}}',
+        {"Idempotency-Key": "a, b"},
+        400,
+        "invalid_idempotency_key",
+    ),
+    (
+        "text/plain",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}}',
+        {"Content-Type": "text/plain"},
+        415,
+        None,
+    ),
+    (
+        "form encoded",
+        SUBMIT,
+        b"inputs=1",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        415,
+        None,
+    ),
+    ("unknown action", "/api/actions/no-such/runs/", b'{"inputs": {}}', {}, 404, "unknown_action"),
+    (
+        "sql in the action name",
+        "/api/actions/x'%3B%20DROP%20TABLE%20actions_run%3B--/runs/",
+        b'{"inputs": {}}',
+        {},
+        404,
+        None,
+    ),
+]
+
+
+@pytest.fixture
+def api(live_server):
+    user = make_user("hostile-tester", "actions.view_run", "actions.submit_run")
+    token = Token.objects.create(user=user).key
+    url = urlparse(live_server.url)
+
+    def send(path: str, body: bytes, headers: dict) -> tuple[int, dict]:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+        conn.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Authorization": f"Token {token}", "Content-Type": JSON, **headers},
+        )
+        response = conn.getresponse()
+        raw = response.read()
+        conn.close()
+        return response.status, json.loads(raw) if raw else {}
+
+    return send
+
+
+def written() -> tuple[int, int]:
+    return Run.objects.count(), IdempotencyRecord.objects.count()
+
+
+def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing(api, capsys):
+    refused = 0
+    for name, path, body, headers, status, code in CORPUS:
+        got, payload = api(path, body, headers)
+        assert got == status, f"{name}: {got} {payload}"
+        assert set(payload) >= {"error", "message"}, f"{name}: {payload}"
+        if code:
+            assert payload["error"] == code, f"{name}: {payload}"
+        assert written() == (0, 0), f"{name} wrote a row"
+        refused += 1
+    # The server still serves, and hostile-looking but valid strings are stored verbatim.
+    hostile = {"email": "<script>alert(1)</script>@x.y'; DROP TABLE actions_run; --"}
+    got, payload = api(
+        SUBMIT, json.dumps({"inputs": hostile}).encode(), {"Idempotency-Key": "ok-1"}
+    )
+    assert got == 202, payload
+    assert Run.objects.get().inputs == hostile
+    with capsys.disabled():
+        print(
+            f"\nchaos[hostile-input]: HTTP inputs tried {len(CORPUS)}, refused {refused}, "
+            "server kept serving"
+        )
+
+
+@pytest.mark.parametrize(
+    ("inputs", "key", "code"),
+    [
+        ("{", None, "invalid_json"),
+        ("[1]", None, "invalid_inputs"),
+        ('{"email": "a\\u0000b"}', None, "invalid_inputs"),
+        ('{"email": "a@b.c", "age": NaN}', None, "invalid_inputs"),
+        ('{"email": "a@b.c"}', "k" * 256, "invalid_idempotency_key"),
+        ('{"email": "a@b.c"}', "", "invalid_idempotency_key"),
+    ],
+)
+def test_the_submit_command_refuses_hostile_input_with_its_code(inputs, key, code):
+    with pytest.raises(CommandError, match=code):
+        call_command("submit", "test-schema", inputs=inputs, key=key)
+    assert written() == (0, 0)
