@@ -27,12 +27,12 @@ class ActionForm(ModelForm):
         except ValueError as error:
             raise ValidationError(str(error)) from None
         # django-q2 must never cut or redeliver a live attempt (DESIGN.md, guarantee 3).
-        limit = queue.task_timeout()
+        limit = queue.redelivery_limit()
         if policy.lease_seconds >= limit:
             raise ValidationError(
                 {
                     "timeout": f"timeout plus grace ({policy.lease_seconds} s) must stay below "
-                    f"the workers' task limit of {limit} s"
+                    f"{limit} s, or the queue could deliver a live attempt twice"
                 }
             )
         return data

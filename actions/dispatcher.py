@@ -16,9 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import queue, registry, runs
+from . import queue, runs
 from .models import Run, RunStatus, WorkerHeartbeat
-from .policy import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,11 @@ def enqueue_due_retries() -> int:
 def reenqueue_stale() -> int:
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.DOPLATFORM_REENQUEUE_AFTER)
+    # A backlog is not a loss: a run enqueued after the oldest task still waiting in the
+    # queue may simply not have been reached yet.
+    oldest_waiting = queue.oldest_waiting_enqueue()
+    if oldest_waiting is not None:
+        stale_before = min(stale_before, oldest_waiting)
     stale = Run.objects.filter(
         Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale_before),
         status__in=[RunStatus.QUEUED, RunStatus.RETRYING],
@@ -74,9 +78,7 @@ def expire_leases() -> int:
     expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
     count = 0
     for run in _pick(expired.select_related("action")):
-        spec = registry.find_spec(run.action_id)
-        policy = run.action.effective_policy(spec.policy if spec else RetryPolicy())
-        if runs.expire_lease(run, policy=policy, now=now):
+        if runs.expire_lease(run, policy=run.action.policy, now=now):
             count += 1
             log.warning("run %s: attempt %s lost (worker %s)", run.pk, run.attempts, run.worker)
     return count
@@ -85,12 +87,12 @@ def expire_leases() -> int:
 def _enqueue(candidates, expected_status: str | None, now) -> int:
     count = 0
     with transaction.atomic():
-        for run in _pick(candidates.only("pk", "status", "enqueued_at")):
+        for run in _pick(candidates.select_related("action")):
             changed = Run.objects.filter(
                 pk=run.pk, status=run.status, enqueued_at=run.enqueued_at
             ).update(enqueued_at=now)
             if changed:
-                queue.enqueue(run.pk)
+                queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
                 count += 1
     return count
 

@@ -31,6 +31,14 @@ class Action(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def policy(self) -> RetryPolicy:
+        """The policy in force: the code's, with this row's overrides."""
+        from .registry import find_spec
+
+        spec = find_spec(self.name)
+        return self.effective_policy(spec.policy if spec else RetryPolicy())
+
     def effective_policy(self, code_policy: RetryPolicy) -> RetryPolicy:
         return code_policy.with_overrides(
             max_attempts=self.max_attempts,

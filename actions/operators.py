@@ -8,6 +8,7 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import idempotency, queue
@@ -35,14 +36,15 @@ def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str =
             expected=RETRYABLE_BY_HAND,
             verb="retry",
             status=RunStatus.QUEUED,
-            budget_start=run.attempts,
+            budget_start=F("attempts"),  # what the run has spent by now, not when it was read
             next_attempt_at=None,
             finished_at=None,
             enqueued_at=None if run.action.paused else timezone.now(),
         )
         _record(EventKind.RETRIED, run=run, user=user, note=note)
         if not run.action.paused:
-            queue.enqueue(run.pk)
+            queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
+    run.refresh_from_db(fields=["attempts", "budget_start"])
     return run
 
 
@@ -104,6 +106,8 @@ def resume(action: Action | str, user: AbstractBaseUser | None, note: str = "") 
             _record(EventKind.RESUMED, action=action, user=user, note=note)
     action.paused = False
     if resumed:
+        # Retries that came due while paused: the dispatcher enqueues them within a second.
+        Run.objects.filter(action=action, status=RunStatus.RETRYING).update(enqueued_at=None)
         enqueue_waiting(action)
     return action
 
@@ -124,7 +128,7 @@ def enqueue_waiting(action: Action) -> int:
                 enqueued_at=timezone.now()
             )
             for run_id in chunk:
-                queue.enqueue(run_id)
+                queue.enqueue(run_id, backstop=action.policy.backstop_seconds)
         count += len(chunk)
         last = chunk[-1]
 

@@ -39,4 +39,15 @@ class RetryPolicy:
 
     @property
     def lease_seconds(self) -> int:
+        """How long a claim holds before the dispatcher presumes its worker dead."""
         return self.timeout + settings.DOPLATFORM_LEASE_GRACE
+
+    @property
+    def backstop_seconds(self) -> int:
+        """When django-q2 kills a worker stuck past our own timer: within the lease's grace.
+
+        Our timer (SIGALRM) cannot interrupt a handler stuck in C code; django-q2's guard
+        kills the whole worker process, and it must do so before the lease expires and
+        another worker starts the run.
+        """
+        return self.timeout + max(1, settings.DOPLATFORM_LEASE_GRACE // 2)

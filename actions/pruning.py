@@ -41,5 +41,6 @@ def _delete_in_chunks(queryset) -> int:
         ids = list(queryset.values_list("pk", flat=True)[:CHUNK])
         if not ids:
             return total
-        queryset.model.objects.filter(pk__in=ids).delete()
+        # The condition again in the DELETE: a record rebound since the read must stay.
+        queryset.filter(pk__in=ids).delete()
         total += len(ids)

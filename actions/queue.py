@@ -5,48 +5,64 @@ doplatform's, so every task is tried once, acknowledged even when it fails and
 never stored (see ``Q_CLUSTER`` in settings).
 """
 
+import signal
+
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.cluster import Cluster
 from django_q.conf import Conf
+from django_q.models import OrmQ
 from django_q.tasks import async_task
 
 TASK = "actions.worker.execute_run"
 Q_OPTIONS = {"save": False, "ack_failure": True}
 
 
-def enqueue(run_id) -> None:
-    """Hand a run to the workers.
+# django-q2's guard kills a worker this long after the task's own timeout at the latest.
+GUARD_SLACK = 5
+
+
+def enqueue(run_id, *, backstop: int) -> None:
+    """Hand a run to the workers; django-q2 kills the worker ``backstop`` seconds in.
 
     With the ORM broker the queue row is written in the caller's transaction, so
-    it commits with the run or not at all; other brokers are called on commit.
+    it commits with the run or not at all; other brokers are called on commit, and
+    a failed call is left to the dispatcher's re-enqueue (the run is already stored).
     """
+    options = dict(Q_OPTIONS, task_name=str(run_id), timeout=backstop)
     if Conf.ORM:
-        async_task(TASK, str(run_id), q_options=dict(Q_OPTIONS, task_name=str(run_id)))
+        async_task(TASK, str(run_id), q_options=options)
     else:
-        transaction.on_commit(
-            lambda: async_task(TASK, str(run_id), q_options=dict(Q_OPTIONS, task_name=str(run_id)))
-        )
+        transaction.on_commit(lambda: async_task(TASK, str(run_id), q_options=options), robust=True)
 
 
-def task_timeout() -> int:
-    """django-q2's whole-task backstop, in seconds."""
-    return int(Conf.TIMEOUT)
+def redelivery_limit() -> int:
+    """The longest lease that django-q2 never redelivers while it is live, in seconds."""
+    return int(Conf.RETRY) - GUARD_SLACK
 
 
 def check_timeouts(longest_lease: int) -> None:
-    """Refuse a configuration where django-q2 could cut or redeliver a live attempt."""
-    if longest_lease >= task_timeout():
+    """Refuse a configuration where django-q2 could redeliver a live attempt."""
+    if longest_lease >= redelivery_limit():
         raise ImproperlyConfigured(
-            f"the longest action timeout plus grace ({longest_lease} s) must be below "
-            f"django-q2's task timeout ({task_timeout()} s; DOPLATFORM_TASK_TIMEOUT_MAX)"
+            f"the longest action timeout plus grace ({longest_lease} s) must stay below "
+            f"{redelivery_limit()} s: raise DOPLATFORM_TASK_RETRY (now {Conf.RETRY} s), or a "
+            "running task would be delivered twice"
         )
-    if task_timeout() >= int(Conf.RETRY):
-        raise ImproperlyConfigured(
-            f"django-q2's retry ({Conf.RETRY} s; DOPLATFORM_TASK_RETRY) must exceed its task "
-            f"timeout ({task_timeout()} s), or a running task would be delivered twice"
-        )
+
+
+def oldest_waiting_enqueue():
+    """When the oldest task still waiting in the ORM broker was enqueued (None: unknown or none)."""
+    if not Conf.ORM:
+        return None
+    return (
+        OrmQ.objects.using(Conf.ORM)
+        .filter(key=get_broker().list_key, lock__lte=timezone.now())
+        .aggregate(oldest=Min("lock"))["oldest"]
+    )
 
 
 def broker_name() -> str:
@@ -57,9 +73,15 @@ def queued_tasks() -> int:
     return get_broker().queue_size()
 
 
-def start_cluster() -> Cluster:
-    """Start django-q2's sentinel, pusher, monitor and worker processes."""
+def start_cluster(*, on_signal) -> Cluster:
+    """Start django-q2's sentinel, pusher, monitor and worker processes.
+
+    ``on_signal`` handles SIGTERM and SIGINT in this process from before the start on
+    (django-q2's own handlers would stop the cluster behind the caller's back).
+    """
     cluster = Cluster(get_broker())
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     cluster.start()
     return cluster
 

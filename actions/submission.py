@@ -1,8 +1,9 @@
 """``submit``: the one way a run comes into being."""
 
+import json
 import uuid
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from . import idempotency, queue
@@ -23,10 +24,8 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
         idempotency.validate_idempotency_key(idempotency_key)
     spec = get_spec(name)
     data = checked_inputs(inputs)
+    inputs = json.loads(data)  # what is validated is exactly what is stored
     validate_schema(spec, inputs)
-    if name not in _known_actions:
-        ensure_action(name)
-        _known_actions.add(name)
     digest = fingerprint(data) if idempotency_key is not None else ""
     if idempotency_key is not None:
         # Most duplicates find their run with one read and write nothing; the insert
@@ -34,34 +33,26 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
         record = idempotency.find_binding(action_id=name, key=idempotency_key)
         if record is not None and not record.is_expired:
             return _replay(record, idempotency_key, digest)
+    action = ensure_action(name)
 
     for _ in range(3):
         now = timezone.now()
-        # Enqueued even when the action is paused (no query to find out): the claim
-        # refuses it, and resuming enqueues every queued run again.
         run = Run(
             id=uuid.uuid4(),
-            action_id=name,
+            action=action,
             inputs=inputs,
             idempotency_key=idempotency_key,
             created_at=now,
-            enqueued_at=now,
+            enqueued_at=None if action.paused else now,  # a paused action's runs wait
         )
-        try:
-            with transaction.atomic():
-                won = idempotency_key is None or idempotency.bind_key(
-                    action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
-                )
-                if won:
-                    run.save(force_insert=True)
-                    queue.enqueue(run.id)
-        except IntegrityError:
-            if name not in _known_actions:
-                raise
-            _known_actions.discard(name)  # its row was deleted (a flushed database): recreate it
-            ensure_action(name)
-            _known_actions.add(name)
-            continue
+        with transaction.atomic():
+            won = idempotency_key is None or idempotency.bind_key(
+                action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
+            )
+            if won:
+                run.save(force_insert=True)
+                if not action.paused:
+                    queue.enqueue(run.id, backstop=action.policy.backstop_seconds)
         if won:
             run.replayed = False
             return run
@@ -95,9 +86,6 @@ def validate_schema(spec: ActionSpec, inputs: dict) -> None:
             f"inputs do not match the schema of {spec.name!r}: {errors[0].message}",
             details=details,
         )
-
-
-_known_actions: set[str] = set()
 
 
 def ensure_action(name: str) -> Action:

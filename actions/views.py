@@ -171,21 +171,22 @@ def run_detail(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     run = get_object_or_404(Run.objects.select_related("action", "resolved_by"), pk=run_id)
     if request.htmx and request.htmx.target == LIVE_TARGET:
         response = TemplateResponse(
-            request, "actions/run_detail.html#run-live", detail_context(run)
+            request, "actions/run_detail.html#run-live", detail_context(run, request.user)
         )
         if run.is_finished:
             # Status 286 stops htmx polling; the final state is still swapped in.
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    context = {**detail_context(run), **idempotency_context(run)}
+    context = {**detail_context(run, request.user), **idempotency_context(run)}
     return TemplateResponse(request, "actions/run_detail.html", context)
 
 
-def detail_context(run: Run) -> dict:
+def detail_context(run: Run, user) -> dict:
     timeline = [(a.started_at, "attempt", a) for a in run.attempt_set.all()]
     timeline += [(e.created_at, "event", e) for e in run.events.select_related("user")]
     timeline.sort(key=lambda item: item[0])
-    return {"run": run, "timeline": timeline}
+    # Tracebacks can hold secrets: only for operators, as in the API.
+    return {"run": run, "timeline": timeline, "show_tracebacks": user.has_perm("actions.retry_run")}
 
 
 def idempotency_context(run: Run) -> dict:
@@ -299,7 +300,7 @@ def _operate(request, run_id, *, perm, doing, operation, done) -> HttpResponse:
     run = Run.objects.select_related("action", "resolved_by").get(pk=run.pk)
     if request.htmx.target == LIVE_TARGET:
         return TemplateResponse(
-            request, "actions/run_detail.html#run-live-answer", detail_context(run)
+            request, "actions/run_detail.html#run-live-answer", detail_context(run, request.user)
         )
     return TemplateResponse(request, "actions/runs.html#row-answer", {"run": run})
 

@@ -44,8 +44,10 @@ def main() -> None:
         bare = measure_bare(args.n)
         ours = measure_doplatform(args.n)
         ratios.append(ours / bare)
-        print(f"round {round_no}: bare django-q2 {bare:7.1f}/s   doplatform {ours:7.1f}/s   "
-              f"ratio {ours / bare:.2f}")
+        print(
+            f"round {round_no}: bare django-q2 {bare:7.1f}/s   doplatform {ours:7.1f}/s   "
+            f"ratio {ours / bare:.2f}"
+        )
     print(f"median ratio doplatform/bare: {statistics.median(ratios):.2f}")
 
 
@@ -95,9 +97,10 @@ def measure_bare(n: int) -> float:
 
 
 def measure_doplatform(n: int) -> float:
+    from django_q.models import OrmQ
+
     from actions import submit
     from actions.models import Run, RunStatus
-    from django_q.models import OrmQ
 
     OrmQ.objects.all().delete()
     Run.objects.filter(action_id="bench-noop").delete()

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -25,9 +26,12 @@ def envlist(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = envbool("DJANGO_DEBUG")
-SECRET_KEY = (
-    os.getenv("DJANGO_SECRET_KEY") or "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
-)
+SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    # A known key lets anyone forge a session: only for development (make run, make test).
+    if not (DEBUG or envbool("DOPLATFORM_DEV")):
+        raise ImproperlyConfigured("set DJANGO_SECRET_KEY (or DOPLATFORM_DEV=1 on a laptop)")
+    SECRET_KEY = "django-insecure-doplatform-development-key-never-use-in-production"
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
 INSTALLED_APPS = [

@@ -2,6 +2,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export UV_PYTHON_DOWNLOADS=never
+# The development secret key is allowed for make run/test/bench; production sets DJANGO_SECRET_KEY.
+export DOPLATFORM_DEV="${DOPLATFORM_DEV:-1}"
 
 find_python() {
     local candidate

@@ -7,7 +7,8 @@ python manage.py collectstatic --no-input -v0
 
 python manage.py runworker &
 worker=$!
-python manage.py runserver "${DOPLATFORM_BIND:-127.0.0.1:8000}" &
+# --insecure: serve static files (htmx, CSS) without DEBUG, as collectstatic left them.
+python manage.py runserver --insecure "${DOPLATFORM_BIND:-127.0.0.1:8000}" &
 web=$!
 stop() {
     kill -TERM "$web" "$worker" 2>/dev/null || true

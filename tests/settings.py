@@ -1,7 +1,11 @@
 """Test settings: the project's, plus an app of test-only actions the workers load too."""
 
-from doplatform.settings import *  # noqa: F403
-from doplatform.settings import DATABASES, INSTALLED_APPS
+import os
+
+os.environ.setdefault("DOPLATFORM_DEV", "1")  # before the project's settings read it
+
+from doplatform.settings import *  # noqa: E402, F403
+from doplatform.settings import DATABASES, INSTALLED_APPS  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

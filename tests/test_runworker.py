@@ -53,7 +53,9 @@ def test_exhausting_max_attempts_is_dead(start_worker):
 @pytest.mark.postgres
 def test_an_overrun_is_a_timed_out_attempt(start_worker):
     start_worker()
-    run = wait_for(ended(submit("test-sleep", {"seconds": 60}).pk), timeout=40, what="the run to end")
+    run = wait_for(
+        ended(submit("test-sleep", {"seconds": 60}).pk), timeout=40, what="the run to end"
+    )
     assert run.status == RunStatus.DEAD  # max_attempts=2, both timed out
     assert list(run.attempt_set.values_list("outcome", flat=True)) == ["timed_out", "timed_out"]
 

@@ -135,7 +135,7 @@ def test_a_worker_without_the_handler_leaves_the_run_untouched_and_says_why():
     try:
         assert execute_run(str(run.pk)) == "no-handler"
     finally:
-        registry.action("test-counted", max_attempts=spec.policy.max_attempts)(spec.handler)
+        registry._registry[spec.name] = spec  # exactly as it was, for the tests after this one
     run = reload(run)
     assert run.status == RunStatus.QUEUED
     assert run.attempts == 0

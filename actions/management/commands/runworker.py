@@ -34,13 +34,13 @@ class Command(BaseCommand):
         started_at = timezone.now()
         stop = threading.Event()
 
-        db.connections.close_all()  # never share a connection with forked processes
-        cluster = None if options["no_cluster"] else queue.start_cluster()
-
         def request_stop(signum, frame):
             log.info("runworker %s: signal %s, stopping", name, signum)
             stop.set()
 
+        db.connections.close_all()  # never share a connection with forked processes
+        # Ours from the start: django-q2 installs its own handlers when the cluster is made.
+        cluster = None if options["no_cluster"] else queue.start_cluster(on_signal=request_stop)
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         self.stdout.write(f"runworker {name} started ({queue.broker_name()} broker)")
@@ -59,8 +59,8 @@ class Command(BaseCommand):
                     if now >= next_prune:
                         pruning.prune()
                         next_prune = now + settings.DOPLATFORM_PRUNE_INTERVAL
-                except db.Error:
-                    log.exception("runworker %s: database error; retrying", name)
+                except Exception:  # a database or broker outage must not stop the worker
+                    log.exception("runworker %s: dispatcher error; retrying", name)
                     db.connections.close_all()
                     stop.wait(1)
                 stop.wait(settings.DOPLATFORM_DISPATCH_INTERVAL)
