@@ -37,6 +37,14 @@ def test_shows_the_error_and_every_attempt_with_its_traceback(operator_client):
     assert "<code>exception</code>" in html and "handler bug" in html
 
 
+def test_a_viewer_sees_the_error_but_not_the_traceback(viewer_client):
+    run = make_dead_run("test-broken", attempts=1)
+    Attempt.objects.filter(run=run).update(traceback="Traceback: SECRET_TOKEN=abc")
+    html = viewer_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Attempt 1</strong> failed" in html
+    assert "SECRET_TOKEN" not in html
+
+
 def test_shows_operator_events_with_who_and_the_note(operator_client, operator):
     run = make_dead_run()
     operators.resolve(run, operator, "refunded by hand")
