@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from . import operators, queue, registry
 from .errors import IllegalTransition
@@ -172,13 +173,26 @@ class RunAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Resolve selected dead runs", permissions=["resolve"])
-    def resolve_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
+    def resolve_runs(self, request: HttpRequest, queryset: QuerySet[Run]):
+        """Asks for the note first: resolving says how the runs were settled."""
+        note = request.POST.get("note", "").strip()
+        if not note:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Resolve dead runs",
+                "runs": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "missing": "note" in request.POST,
+            }
+            return TemplateResponse(request, "admin/actions/run/resolve.html", context)
         self._apply(
             request,
             queryset,
-            lambda run: operators.resolve(run, request.user, note="resolved from the admin"),
+            lambda run: operators.resolve(run, request.user, note=note),
             "Resolved",
         )
+        return None
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("actions.retry_run")

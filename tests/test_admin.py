@@ -55,3 +55,22 @@ def test_a_sane_override_is_saved(admin_client):
     assert response.status_code == 302
     action = Action.objects.get(pk="test-noop")
     assert (action.max_attempts, action.timeout) == (7, 30)
+
+
+def test_resolving_from_the_admin_asks_for_a_note_first(admin_client):
+    run = make_dead_run()
+    changelist = "/admin/actions/run/"
+    asked = admin_client.post(
+        changelist, {"action": "resolve_runs", "_selected_action": [str(run.pk)]}
+    )
+    assert asked.status_code == 200
+    assert "say how it was settled" in asked.text
+    run.refresh_from_db()
+    assert run.status == RunStatus.DEAD
+
+    admin_client.post(
+        changelist,
+        {"action": "resolve_runs", "_selected_action": [str(run.pk)], "note": "refunded by hand"},
+    )
+    run.refresh_from_db()
+    assert (run.status, run.resolution_note) == (RunStatus.RESOLVED, "refunded by hand")
