@@ -76,3 +76,16 @@ def test_a_paused_actions_runs_are_left_alone():
     Run.objects.filter(pk=run.pk).update(enqueued_at=None)
     Action.objects.filter(pk="test-counted").update(paused=True)
     assert dispatch_once().total == 0
+
+
+@override_settings(DOPLATFORM_REENQUEUE_AFTER=30)
+def test_a_backlog_is_not_mistaken_for_lost_enqueues():
+    waiting = submit("test-noop", {})  # its queue row is still waiting: a backlog
+    behind = submit("test-noop", {})
+    old = timezone.now() - timedelta(seconds=60)
+    Run.objects.update(enqueued_at=old)
+    OrmQ.objects.update(lock=old)
+
+    assert dispatch_once().reenqueued == 0
+    assert OrmQ.objects.count() == 2
+    assert {waiting.pk, behind.pk} == set(Run.objects.values_list("pk", flat=True))
