@@ -159,7 +159,7 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 Q_CLUSTER = {
     "name": os.getenv("DOPLATFORM_QUEUE_NAME", "doplatform"),
     "workers": envint("DOPLATFORM_WORKERS", 2),
-    "timeout": envint("DOPLATFORM_TASK_TIMEOUT_MAX", 1800),
+    "timeout": 1800,  # tasks of ours carry their own (the action's timeout + grace / 2)
     "retry": envint("DOPLATFORM_TASK_RETRY", 1900),
     "max_attempts": 1,
     "ack_failures": True,
