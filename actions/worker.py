@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import threading
-import time
 import traceback
 from dataclasses import dataclass
 
@@ -120,10 +119,12 @@ def call_handler(handler, inputs: dict, ctx: RunContext, *, timeout: int) -> dic
 
 
 class _time_limit:
-    """SIGALRM-based limit in the worker's main thread, restoring django-q2's own alarm.
+    """A SIGALRM limit around the handler, in the worker's main thread.
 
-    django-q2 arms ``signal.alarm`` for its whole-task backstop; we take the timer for
-    the handler's (shorter) timeout and hand the remainder back afterwards.
+    django-q2 arms ``signal.alarm`` for its own backstop; we take the timer for the
+    handler's (shorter) timeout and do not re-arm it afterwards, so recording the
+    attempt is never interrupted. django-q2's guard process still kills a worker
+    that overruns the backstop.
     """
 
     def __init__(self, seconds: int):
@@ -131,21 +132,15 @@ class _time_limit:
         self.usable = threading.current_thread() is threading.main_thread()
 
     def __enter__(self):
-        if not self.usable:
-            return self
-        self.started = time.monotonic()
-        self.previous_handler = signal.signal(signal.SIGALRM, self._expire)
-        self.previous_remaining, _ = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        if self.usable:
+            self.previous_handler = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
         return self
 
     def __exit__(self, *exc):
-        if not self.usable:
-            return False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous_handler)
-        if self.previous_remaining:
-            elapsed = time.monotonic() - self.started
-            signal.setitimer(signal.ITIMER_REAL, max(self.previous_remaining - elapsed, 0.001))
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous_handler)
         return False
 
     def _expire(self, signum, frame):
