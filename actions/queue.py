@@ -86,6 +86,10 @@ def start_cluster(*, on_signal) -> Cluster:
     return cluster
 
 
+def cluster_alive(cluster: Cluster) -> bool:
+    return cluster.sentinel is not None and cluster.sentinel.is_alive()
+
+
 def stop_cluster(cluster: Cluster) -> None:
     """Stop pulling tasks, let workers finish what they hold, then exit."""
     cluster.stop()

@@ -1,5 +1,8 @@
 """End to end, with real ``runworker`` subprocesses: django-q2 cluster plus dispatcher."""
 
+import os
+import signal
+import subprocess
 from itertools import pairwise
 
 import pytest
@@ -126,3 +129,25 @@ def test_a_worker_reports_its_heartbeat(start_worker):
     start_worker()
     beat = wait_for(WorkerHeartbeat.objects.first, what="a heartbeat")
     assert beat.name
+
+
+@pytest.mark.postgres
+def test_a_worker_whose_cluster_dies_exits_and_takes_the_orphans_with_it(start_worker):
+    worker = start_worker()
+    wait_for(WorkerHeartbeat.objects.first, what="the worker to start")
+    children = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True, text=True)
+    [sentinel] = [int(pid) for pid in children.stdout.split()]
+    os.kill(sentinel, signal.SIGKILL)
+
+    assert worker.proc.wait(30) != 0
+    wait_for(lambda: not living_members(worker.pid), timeout=10, what="the orphans to stop")
+
+
+def living_members(pgid: int) -> list[str]:
+    """Processes of the group that are neither gone nor zombies waiting to be reaped."""
+    out = subprocess.run(["ps", "-e", "-o", "pgid=,stat="], capture_output=True, text=True).stdout
+    return [
+        line
+        for line in out.splitlines()
+        if line.split()[0] == str(pgid) and "Z" not in line.split()[1]
+    ]

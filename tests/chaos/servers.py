@@ -49,7 +49,7 @@ class ThrowawayPostgres:
         return self.start()
 
     def start(self) -> "ThrowawayPostgres":
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c max_connections=300"
         self._run(
             "pg_ctl",
             "-D",

@@ -32,13 +32,24 @@ def main() -> None:
         base, token = sys.argv[4], sys.argv[5]
 
         def send(i: int) -> bool:
-            status, body, _ = http(
-                "POST",
-                f"{base}/api/actions/test-counted/runs/",
-                token,
-                {"inputs": {"n": i}},
-                {"Idempotency-Key": f"storm-{i}"},
-            )
+            # A client retries a refused or failed request with the same key: that is
+            # what the key is for. 503 (database busy) says when to come back.
+            status, body = 0, None
+            for _ in range(30):
+                try:
+                    status, body, headers = http(
+                        "POST",
+                        f"{base}/api/actions/test-counted/runs/",
+                        token,
+                        {"inputs": {"n": i}},
+                        {"Idempotency-Key": f"storm-{i}"},
+                    )
+                except OSError:
+                    time.sleep(0.5)
+                    continue
+                if status != 503:
+                    break
+                time.sleep(min(float(headers.get("Retry-After", 1)), 2))
             if status not in (200, 202):
                 raise SystemExit(f"HTTP {status}: {body}")
             return status == 200

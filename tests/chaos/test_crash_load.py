@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 
 import pytest
 from django.db.models import Count, Q
@@ -81,12 +82,16 @@ def test_killed_workers_lose_no_run_and_charge_nobody_twice(
         kills += 1
     assert producer.wait(60) == 0
 
-    wait_for(
-        lambda: not Run.objects.filter(status__in=UNFINISHED).exists(),
-        timeout=180,
-        interval=0.5,
-        what="every run to finish after the chaos",
-    )
+    try:
+        wait_for(
+            lambda: not Run.objects.filter(status__in=UNFINISHED).exists(),
+            timeout=180,
+            interval=0.5,
+            what="every run to finish after the chaos",
+        )
+    except pytest.fail.Exception:
+        stuck = Counter(Run.objects.filter(status__in=UNFINISHED).values_list("status", flat=True))
+        pytest.fail(f"runs still unfinished 180 s after the chaos: {dict(stuck)}")
 
     runs = Run.objects.all()
     assert runs.count() == chaos_size  # nothing lost, nothing doubled

@@ -1,12 +1,13 @@
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
 
 from django import db
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from actions import dispatcher, jobs, pruning, queue
@@ -38,6 +39,9 @@ class Command(BaseCommand):
             log.info("runworker %s: signal %s, stopping", name, signum)
             stop.set()
 
+        # Our own process group, so that a dead cluster's orphans can be found and stopped.
+        with contextlib.suppress(OSError):
+            os.setpgid(0, 0)
         db.connections.close_all()  # never share a connection with forked processes
         # Ours from the start: django-q2 installs its own handlers when the cluster is made.
         cluster = None if options["no_cluster"] else queue.start_cluster(on_signal=request_stop)
@@ -49,6 +53,9 @@ class Command(BaseCommand):
         next_beat = next_prune = 0.0
         try:
             while not stop.is_set():
+                if cluster is not None and not queue.cluster_alive(cluster):
+                    self.abandon_orphans(name)
+                    raise CommandError("the django-q2 cluster died; exiting to be restarted")
                 now = time.monotonic()
                 try:
                     if now >= next_beat:
@@ -70,3 +77,12 @@ class Command(BaseCommand):
             with contextlib.suppress(db.Error):
                 dispatcher.forget_worker(name)
             self.stdout.write(f"runworker {name} stopped")
+
+    def abandon_orphans(self, name: str) -> None:
+        """Stop what a dead sentinel left behind: a pusher with no workers would eat tasks.
+
+        Their attempts become ``lost`` when their leases expire and are retried elsewhere.
+        """
+        log.critical("runworker %s: the django-q2 sentinel died; stopping its processes", name)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.killpg(os.getpgrp(), signal.SIGTERM)
