@@ -5,8 +5,6 @@ function as the dashboard and the Python API (``submit``, ``retry``, ``resolve``
 ``cancel``, ``pause``, ``resume``); errors become JSON in ``api_errors``.
 """
 
-import base64
-import binascii
 import json
 import uuid
 from dataclasses import asdict
@@ -14,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
@@ -42,6 +40,7 @@ from .api_permissions import (
 from .errors import DoplatformError, InvalidIdempotencyKey, InvalidInputs
 from .idempotency import validate_idempotency_key
 from .models import Action, OperatorEvent, Run, RunStatus
+from .queries import Cursor, older_than
 from .registry import ActionSpec, all_specs, get_spec
 from .serializers import (
     ActionSerializer,
@@ -457,16 +456,20 @@ class RunList(APIView):
         if "created_before" in params:
             runs = runs.filter(created_at__lt=_datetime_param(params, "created_before"))
         if "cursor" in params:
-            created_at, pk = decode_cursor(params["cursor"])
-            runs = runs.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk))
+            cursor = Cursor.decode(params["cursor"])
+            if cursor is None:
+                raise InvalidQuery(
+                    "cursor is not one this API gave out", details={"cursor": params["cursor"]}
+                )
+            runs = older_than(runs, cursor)
         limit = _limit_param(params)
 
         page = list(runs.order_by("-created_at", "-pk")[: limit + 1])
         next_url = None
         if len(page) > limit:
             page = page[:limit]
-            cursor = encode_cursor(page[-1])
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor", cursor)
+            last = Cursor(page[-1].created_at, page[-1].pk)
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", last.encode())
         return Response({"results": RunSerializer(page, many=True).data, "next": next_url})
 
 
@@ -573,26 +576,6 @@ def _limit_param(params) -> int:
             f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", details={"limit": value}
         )
     return int(value)
-
-
-def encode_cursor(run: Run) -> str:
-    """An opaque position after ``run`` in (created_at, id) descending order."""
-    raw = f"{run.created_at.isoformat()}|{run.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, pk = raw.split("|")
-        parsed = datetime.fromisoformat(created_at)
-        if parsed.tzinfo is None:
-            raise ValueError
-        return parsed, uuid.UUID(pk)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidQuery(
-            "cursor is not one this API gave out", details={"cursor": cursor}
-        ) from None
 
 
 # --- schema, docs and unknown URLs ---------------------------------------------------

@@ -56,18 +56,22 @@ def enqueue_due_retries() -> int:
 
 def reenqueue_stale() -> int:
     now = timezone.now()
+    waiting = Run.objects.filter(
+        status__in=[RunStatus.QUEUED, RunStatus.RETRYING], action__paused=False
+    ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
+
+    def enqueued_before(moment):
+        return waiting.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=moment))
+
     stale_before = now - timedelta(seconds=settings.DOPLATFORM_REENQUEUE_AFTER)
+    if not enqueued_before(stale_before).exists():
+        return 0
     # A backlog is not a loss: a run enqueued after the oldest task still waiting in the
     # queue may simply not have been reached yet.
     oldest_waiting = queue.oldest_waiting_enqueue()
     if oldest_waiting is not None:
         stale_before = min(stale_before, oldest_waiting)
-    stale = Run.objects.filter(
-        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale_before),
-        status__in=[RunStatus.QUEUED, RunStatus.RETRYING],
-        action__paused=False,
-    ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
-    count = _enqueue(stale, None, now)
+    count = _enqueue(enqueued_before(stale_before), None, now)
     if count:
         log.info("re-enqueued %s runs whose enqueue looked lost", count)
     return count

@@ -72,7 +72,3 @@ def start_expiry(run_id) -> None:
     IdempotencyRecord.objects.filter(run_id=run_id, expires_at__isnull=True).update(
         expires_at=timezone.now() + ttl
     )
-
-
-def keyed(run: Run) -> bool:
-    return run.idempotency_key is not None

@@ -66,9 +66,6 @@ class RunQuerySet(models.QuerySet):
     def failed(self) -> "RunQuerySet":
         return self.filter(status__in=[RunStatus.RETRYING, RunStatus.DEAD])
 
-    def finished(self) -> "RunQuerySet":
-        return self.filter(status__in=FINISHED)
-
 
 class Run(models.Model):
     """One invocation of an action.
@@ -138,10 +135,6 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
-
-    @property
-    def is_closed(self) -> bool:
-        return self.status in CLOSED
 
     @property
     def budget_used(self) -> int:

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import idempotency, queue
+from . import queue
 from .errors import DoplatformError, IllegalTransition
 from .models import Action, EventKind, OperatorEvent, Run, RunStatus
 from .registry import get_spec
-from .signals import run_finished
+from .runs import after_transition
 from .submission import ensure_action
 
 RETRYABLE_BY_HAND = (RunStatus.RETRYING, RunStatus.DEAD)
@@ -66,7 +66,7 @@ def resolve(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str
             resolution_note=note,
         )
         _record(EventKind.RESOLVED, run=run, user=user, note=note)
-        _close(run)
+        after_transition(run)
     return run
 
 
@@ -83,7 +83,7 @@ def cancel(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str 
             next_attempt_at=None,
         )
         _record(EventKind.CANCELLED, run=run, user=user, note=note)
-        _close(run)
+        after_transition(run)
     return run
 
 
@@ -144,13 +144,6 @@ def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) ->
         )
     for field, value in changes.items():
         setattr(run, field, value)
-
-
-def _close(run: Run) -> None:
-    if idempotency.keyed(run):
-        idempotency.start_expiry(run.pk)
-    status = run.status
-    transaction.on_commit(lambda: run_finished.send(sender=Run, run=run, status=status))
 
 
 def _record(

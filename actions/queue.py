@@ -69,10 +69,6 @@ def broker_name() -> str:
     return "orm" if Conf.ORM else "redis"
 
 
-def queued_tasks() -> int:
-    return get_broker().queue_size()
-
-
 def start_cluster(*, on_signal) -> Cluster:
     """Start django-q2's sentinel, pusher, monitor and worker processes.
 

@@ -14,7 +14,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from . import idempotency
-from .models import Action, Attempt, AttemptOutcome, Run, RunStatus
+from .models import CLOSED, FINISHED, Action, Attempt, AttemptOutcome, Run, RunStatus
 from .policy import RetryPolicy
 from .signals import run_dead_lettered, run_finished
 
@@ -90,9 +90,7 @@ def record_success(run: Run, *, number: int, result: dict, finished_at: datetime
             finished_at=finished_at,
             worker=run.worker,
         )
-        if idempotency.keyed(run):
-            idempotency.start_expiry(run.pk)
-        _on_commit_signals(run)
+        after_transition(run)
     return True
 
 
@@ -135,7 +133,7 @@ def record_failure(
             traceback=failure.traceback[-TRACEBACK_LIMIT:],
             worker=run.worker,
         )
-        _on_commit_signals(run)
+        after_transition(run)
     return True
 
 
@@ -182,8 +180,12 @@ def _finish(
     return bool(changed)
 
 
-def _on_commit_signals(run: Run) -> None:
-    if run.status in (RunStatus.SUCCEEDED, RunStatus.DEAD):
+def after_transition(run: Run) -> None:
+    """Inside the transition's transaction: a closed run's key starts to expire, and a
+    finished run is announced once, when the transaction commits."""
+    if run.status in CLOSED and run.idempotency_key is not None:
+        idempotency.start_expiry(run.pk)
+    if run.status in FINISHED:
         status = run.status
         transaction.on_commit(lambda: run_finished.send(sender=Run, run=run, status=status))
     if run.status == RunStatus.DEAD:
