@@ -71,7 +71,7 @@ def refuse(request: HtmxHttpRequest, status: int, message: str) -> HttpResponse:
     """A 4xx the operator sees: in the message area for htmx, as a small page otherwise."""
     messages.error(request, message)
     if request.htmx:
-        response = TemplateResponse(request, "base.html#messages", status=status)
+        response = TemplateResponse(request, "actions/base.html#messages", status=status)
         return reswap(retarget(response, "#messages"), "outerHTML")
     return TemplateResponse(request, "actions/message.html", status=status)
 

@@ -70,7 +70,7 @@ WSGI_APPLICATION = "doplatform.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "doplatform" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -115,7 +115,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Operators must never lose a click to an idle cookie: two weeks, refreshed on use.
 SESSION_COOKIE_AGE = envint("DJANGO_SESSION_COOKIE_AGE", 14 * 24 * 3600)

@@ -35,7 +35,7 @@ def test_the_full_page_uses_the_layout_and_loads_htmx_locally(operator_client):
     response = operator_client.get("/runs/")
     html = response.content.decode()
     assert response.template_name == "actions/runs.html"
-    assert "base.html" in [t.name for t in response.templates]
+    assert "actions/base.html" in [t.name for t in response.templates]
     assert '<script src="/static/django_htmx/htmx-2.min.js" defer></script>' in html
     assert 'name="htmx-config"' in html
     assert response["Vary"].count("HX-Request") == 1
