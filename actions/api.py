@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -37,6 +36,7 @@ from .api_permissions import (
     CanSubmitRuns,
     CanViewRuns,
 )
+from .conf import app_settings
 from .errors import DoplatformError, InvalidIdempotencyKey, InvalidInputs
 from .idempotency import validate_idempotency_key
 from .models import Action, OperatorEvent, Run, RunStatus
@@ -153,7 +153,7 @@ def idempotency_key_from(request: Request) -> str | None:
     """
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        if settings.DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY:
+        if app_settings.REQUIRE_IDEMPOTENCY_KEY:
             raise InvalidIdempotencyKey("this server requires an Idempotency-Key header")
         return None
     if len(key) >= 2 and key[0] == key[-1] == '"':

@@ -9,8 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.conf import settings
-
+from .conf import app_settings
 from .errors import InvalidInputs
 
 
@@ -45,7 +44,7 @@ def checked_inputs(inputs: Any) -> bytes:
             details=[{"path": "$", "message": f"expected an object, got {_json_type(inputs)}"}],
         )
     data = canonical_bytes(inputs)
-    limit = settings.DOPLATFORM_MAX_INPUT_BYTES
+    limit = app_settings.MAX_INPUT_BYTES
     if len(data) > limit:
         raise InvalidInputs(
             f"inputs are {len(data)} bytes in canonical JSON; the limit is {limit}",
@@ -57,7 +56,7 @@ def checked_inputs(inputs: Any) -> bytes:
 
 def _check_tree(value: Any, what: str) -> None:
     """Refuse what JSON or jsonb cannot hold: other types, NUL, bad unicode, deep nesting."""
-    max_depth = settings.DOPLATFORM_MAX_INPUT_DEPTH
+    max_depth = app_settings.MAX_INPUT_DEPTH
     stack: list[tuple[Any, str, int]] = [(value, "$", 1)]
     while stack:
         node, path, depth = stack.pop()

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import queue, runs
+from .conf import app_settings
 from .models import Run, RunStatus, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def reenqueue_stale() -> int:
     def enqueued_before(moment):
         return waiting.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=moment))
 
-    stale_before = now - timedelta(seconds=settings.DOPLATFORM_REENQUEUE_AFTER)
+    stale_before = now - timedelta(seconds=app_settings.REENQUEUE_AFTER)
     if not enqueued_before(stale_before).exists():
         return 0
     # A backlog is not a loss: a run enqueued after the oldest task still waiting in the

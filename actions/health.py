@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Min
 from django.utils import timezone
 
+from .conf import app_settings
 from .models import Action, Run, RunStatus, WorkerHeartbeat
 from .registry import all_specs
 
@@ -30,7 +30,7 @@ def health() -> tuple[bool, dict]:
     """
     now = timezone.now()
     try:
-        alive_since = now - timedelta(seconds=3 * settings.DOPLATFORM_HEARTBEAT_INTERVAL)
+        alive_since = now - timedelta(seconds=3 * app_settings.HEARTBEAT_INTERVAL)
         workers = WorkerHeartbeat.objects.filter(last_seen__gte=alive_since).count()
         oldest = Run.objects.filter(status=RunStatus.QUEUED, action__paused=False).aggregate(
             oldest=Min("created_at")

@@ -8,10 +8,10 @@ record), never a read followed by a write.
 import re
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from .conf import app_settings
 from .errors import InvalidIdempotencyKey
 from .models import IdempotencyRecord, Run
 
@@ -68,7 +68,7 @@ def find_binding(*, action_id: str, key: str) -> IdempotencyRecord | None:
 
 def start_expiry(run_id) -> None:
     """The run is closed: its key may start a new run once the TTL has passed."""
-    ttl = timedelta(seconds=settings.DOPLATFORM_IDEMPOTENCY_TTL)
+    ttl = timedelta(seconds=app_settings.IDEMPOTENCY_TTL)
     IdempotencyRecord.objects.filter(run_id=run_id, expires_at__isnull=True).update(
         expires_at=timezone.now() + ttl
     )

@@ -7,17 +7,17 @@ byte of the body is read.
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .api_errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
+from .conf import app_settings
 
 # Room for the envelope (``{"inputs": …}``) and for a body that is not yet canonical.
 BODY_SLACK_BYTES = 64 * 1024
 
 
 def max_body_bytes() -> int:
-    return settings.DOPLATFORM_MAX_INPUT_BYTES + BODY_SLACK_BYTES
+    return app_settings.MAX_INPUT_BYTES + BODY_SLACK_BYTES
 
 
 class ApiGuardMiddleware:

@@ -3,7 +3,7 @@
 import random
 from dataclasses import dataclass, replace
 
-from django.conf import settings
+from .conf import app_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class RetryPolicy:
         """
         delay = min(self.backoff_max, self.backoff_base * 2 ** max(failures - 1, 0))
         if jitter is None:
-            jitter = settings.DOPLATFORM_BACKOFF_JITTER
+            jitter = app_settings.BACKOFF_JITTER
         if not jitter:
             return float(delay)
         return delay / 2 + random.uniform(0, delay / 2)
@@ -40,7 +40,7 @@ class RetryPolicy:
     @property
     def lease_seconds(self) -> int:
         """How long a claim holds before the dispatcher presumes its worker dead."""
-        return self.timeout + settings.DOPLATFORM_LEASE_GRACE
+        return self.timeout + app_settings.LEASE_GRACE
 
     @property
     def backstop_seconds(self) -> int:
@@ -50,4 +50,4 @@ class RetryPolicy:
         kills the whole worker process, and it must do so before the lease expires and
         another worker starts the run.
         """
-        return self.timeout + max(1, settings.DOPLATFORM_LEASE_GRACE // 2)
+        return self.timeout + max(1, app_settings.LEASE_GRACE // 2)

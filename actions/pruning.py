@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from .conf import app_settings
 from .models import CLOSED, IdempotencyRecord, Run
 
 CHUNK = 1000
@@ -27,7 +27,7 @@ def prune() -> PruneReport:
     now = timezone.now()
     report = PruneReport()
     report.records = _delete_in_chunks(IdempotencyRecord.objects.filter(expires_at__lte=now))
-    cutoff = now - timedelta(seconds=settings.DOPLATFORM_RUN_RETENTION)
+    cutoff = now - timedelta(seconds=app_settings.RUN_RETENTION)
     old = Run.objects.filter(status__in=CLOSED, finished_at__lt=cutoff)
     # A record that survived the first step has not expired: its run must stay.
     old = old.exclude(Exists(IdempotencyRecord.objects.filter(run=OuterRef("pk"))))

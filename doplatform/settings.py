@@ -1,35 +1,40 @@
-"""Settings for doplatform, read from the environment.
+"""Settings for doplatform's reference project, read from the environment.
 
 Every knob has a safe default so that a fresh checkout runs on SQLite with no
-configuration; production sets ``DATABASE_URL`` (PostgreSQL) and a secret key.
+configuration; production sets ``DATABASE_URL`` (PostgreSQL) and a secret key. A bad
+value stops start-up with an error that names its variable (environs).
 """
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from environs import Env
+
+from actions.conf import q_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def envbool(name: str, default: str = "false") -> bool:
-    return os.getenv(name, default).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def envint(name: str, default: int) -> int:
-    return int(os.getenv(name, str(default)))
+env = Env()
 
 
 def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+    """A comma-separated list; blanks around and between commas are ignored."""
+    return [item.strip() for item in env.str(name, default).split(",") if item.strip()]
 
 
-DEBUG = envbool("DJANGO_DEBUG")
-SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "")
+def env_database(name: str, default: str, **options) -> dict:
+    """``name`` as a database URL (a bad one is named); unset or empty means ``default``."""
+    if not env.str(name, ""):
+        return dj_database_url.parse(default, **options)
+    return env.dj_db_url(name, **options)
+
+
+DEBUG = env.bool("DJANGO_DEBUG", False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     # A known key lets anyone forge a session: only for development (make run, make test).
-    if not (DEBUG or envbool("DOPLATFORM_DEV")):
+    if not (DEBUG or env.bool("DOPLATFORM_DEV", False)):
         raise ImproperlyConfigured("set DJANGO_SECRET_KEY (or DOPLATFORM_DEV=1 on a laptop)")
     SECRET_KEY = "django-insecure-doplatform-development-key-never-use-in-production"
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
@@ -49,6 +54,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "actions",
     "demo",
+    # Your own apps, without editing this file: DOPLATFORM_EXTRA_APPS=billing,shipping
+    *envlist("DOPLATFORM_EXTRA_APPS"),
 ]
 
 MIDDLEWARE = [
@@ -84,9 +91,10 @@ TEMPLATES = [
 
 # Database: PostgreSQL in production, a SQLite file in WAL mode by default.
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.getenv("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=envint("DJANGO_CONN_MAX_AGE", 600),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
 }
@@ -117,7 +125,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Operators must never lose a click to an idle cookie: two weeks, refreshed on use.
-SESSION_COOKIE_AGE = envint("DJANGO_SESSION_COOKIE_AGE", 14 * 24 * 3600)
+SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", 14 * 24 * 3600)
 SESSION_SAVE_EVERY_REQUEST = False
 
 LOGGING = {
@@ -125,59 +133,42 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.getenv("DJANGO_LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.log_level("DJANGO_LOG_LEVEL", "WARNING")},
     "loggers": {
-        "actions": {"level": os.getenv("DOPLATFORM_LOG_LEVEL", "INFO")},
-        "django-q": {"level": os.getenv("DJANGO_Q_LOG_LEVEL", "WARNING")},
+        "actions": {"level": env.log_level("DOPLATFORM_LOG_LEVEL", "INFO")},
+        "django-q": {"level": env.log_level("DJANGO_Q_LOG_LEVEL", "WARNING")},
     },
 }
 
-# --- doplatform ---------------------------------------------------------------
+# --- doplatform (defaults and meanings in actions/conf.py) -------------------------
 
-DOPLATFORM_IDEMPOTENCY_TTL = envint("DOPLATFORM_IDEMPOTENCY_TTL", 24 * 3600)
-DOPLATFORM_RUN_RETENTION = max(
-    envint("DOPLATFORM_RUN_RETENTION", 30 * 24 * 3600), DOPLATFORM_IDEMPOTENCY_TTL
-)
-DOPLATFORM_MAX_INPUT_BYTES = envint("DOPLATFORM_MAX_INPUT_BYTES", 256 * 1024)
-DOPLATFORM_MAX_INPUT_DEPTH = envint("DOPLATFORM_MAX_INPUT_DEPTH", 32)
-DOPLATFORM_LEASE_GRACE = envint("DOPLATFORM_LEASE_GRACE", 10)
-DOPLATFORM_BACKOFF_JITTER = envbool("DOPLATFORM_BACKOFF_JITTER", "true")
-DOPLATFORM_REENQUEUE_AFTER = envint("DOPLATFORM_REENQUEUE_AFTER", 60)
-DOPLATFORM_DISPATCH_INTERVAL = float(os.getenv("DOPLATFORM_DISPATCH_INTERVAL", "0.5"))
-DOPLATFORM_PRUNE_INTERVAL = envint("DOPLATFORM_PRUNE_INTERVAL", 3600)
-DOPLATFORM_HEARTBEAT_INTERVAL = envint("DOPLATFORM_HEARTBEAT_INTERVAL", 5)
-DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY = envbool("DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY")
+DOPLATFORM_IDEMPOTENCY_TTL = env.int("DOPLATFORM_IDEMPOTENCY_TTL", 24 * 3600)
+DOPLATFORM_RUN_RETENTION = env.int("DOPLATFORM_RUN_RETENTION", 30 * 24 * 3600)
+DOPLATFORM_MAX_INPUT_BYTES = env.int("DOPLATFORM_MAX_INPUT_BYTES", 256 * 1024)
+DOPLATFORM_MAX_INPUT_DEPTH = env.int("DOPLATFORM_MAX_INPUT_DEPTH", 32)
+DOPLATFORM_LEASE_GRACE = env.int("DOPLATFORM_LEASE_GRACE", 10)
+DOPLATFORM_BACKOFF_JITTER = env.bool("DOPLATFORM_BACKOFF_JITTER", True)
+DOPLATFORM_REENQUEUE_AFTER = env.int("DOPLATFORM_REENQUEUE_AFTER", 60)
+DOPLATFORM_DISPATCH_INTERVAL = env.float("DOPLATFORM_DISPATCH_INTERVAL", 0.5)
+DOPLATFORM_PRUNE_INTERVAL = env.int("DOPLATFORM_PRUNE_INTERVAL", 3600)
+DOPLATFORM_HEARTBEAT_INTERVAL = env.int("DOPLATFORM_HEARTBEAT_INTERVAL", 5)
+DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY = env.bool("DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY", False)
 
 # --- django-q2: an engine behind actions/queue.py, configured around its traps ------
-#
-# Retries, attempt counting and results are doplatform's, so django-q2 tries each
-# task once, acknowledges failures and keeps no copy of results. ``retry`` (when the
-# ORM broker redelivers an unacknowledged task) must exceed the longest task timeout:
-# runworker refuses to start otherwise.
-REDIS_URL = os.getenv("REDIS_URL", "")
-Q_CLUSTER = {
-    "name": os.getenv("DOPLATFORM_QUEUE_NAME", "doplatform"),
-    "workers": envint("DOPLATFORM_WORKERS", 2),
-    "timeout": 1800,  # tasks of ours carry their own (the action's timeout + grace / 2)
-    "retry": envint("DOPLATFORM_TASK_RETRY", 1900),
-    "max_attempts": 1,
-    "ack_failures": True,
-    "save_limit": -1,
-    "catch_up": False,
-    "poll": float(os.getenv("DOPLATFORM_POLL", "0.02")),
-    "bulk": envint("DOPLATFORM_BULK", 10),
-    "guard_cycle": 0.5,
-    "daemonize_workers": False,
-    "label": "Task queue",
-}
+REDIS_URL = env.str("REDIS_URL", "")
+Q_CLUSTER = q_cluster(
+    workers=env.int("DOPLATFORM_WORKERS", 2),
+    redis_url=REDIS_URL,
+    name=env.str("DOPLATFORM_QUEUE_NAME", "doplatform"),
+    task_retry=env.int("DOPLATFORM_TASK_RETRY", 1900),
+    poll=env.float("DOPLATFORM_POLL", 0.02),
+    bulk=env.int("DOPLATFORM_BULK", 10),
+)
 if REDIS_URL:
-    Q_CLUSTER["redis"] = REDIS_URL
     # The dashboard's cached aggregates, shared by every web process.
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
-else:
-    Q_CLUSTER["orm"] = "default"
 
 # --- REST framework -------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,11 +6,11 @@ import threading
 import time
 
 from django import db
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from actions import dispatcher, jobs, pruning, queue
+from actions.conf import app_settings
 from actions.health import longest_lease
 from actions.worker import worker_name
 
@@ -60,17 +60,17 @@ class Command(BaseCommand):
                 try:
                     if now >= next_beat:
                         dispatcher.beat(name, started_at)
-                        next_beat = now + settings.DOPLATFORM_HEARTBEAT_INTERVAL
+                        next_beat = now + app_settings.HEARTBEAT_INTERVAL
                     dispatcher.dispatch_once()
                     jobs.run_pending_jobs()
                     if now >= next_prune:
                         pruning.prune()
-                        next_prune = now + settings.DOPLATFORM_PRUNE_INTERVAL
+                        next_prune = now + app_settings.PRUNE_INTERVAL
                 except Exception:  # a database or broker outage must not stop the worker
                     log.exception("runworker %s: dispatcher error; retrying", name)
                     db.connections.close_all()
                     stop.wait(1)
-                stop.wait(settings.DOPLATFORM_DISPATCH_INTERVAL)
+                stop.wait(app_settings.DISPATCH_INTERVAL)
         finally:
             if cluster is not None:
                 queue.stop_cluster(cluster)
