@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from . import operators, queue, registry
+from .conf import app_settings
 from .errors import IllegalTransition
 from .models import Action, Attempt, OperatorEvent, Run
 
@@ -211,3 +212,7 @@ class RunAdmin(admin.ModelAdmin):
         self.message_user(request, f"{verb} {done} run(s).")
         for message in refused[:10]:
             self.message_user(request, message, level=messages.WARNING)
+
+
+if not app_settings.SHOW_ENGINE_ADMIN:
+    queue.hide_engine_admin(admin.site)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.cluster import Cluster
 from django_q.conf import Conf
-from django_q.models import OrmQ
+from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
 
 TASK = "actions.worker.execute_run"
@@ -89,3 +89,15 @@ def cluster_alive(cluster: Cluster) -> bool:
 def stop_cluster(cluster: Cluster) -> None:
     """Stop pulling tasks, let workers finish what they hold, then exit."""
     cluster.stop()
+
+
+def hide_engine_admin(site) -> None:
+    """Take django-q2's own pages (tasks, failed tasks, schedules, queue) out of ``site``.
+
+    doplatform never uses them: its "Failed tasks" beside our runs misleads operators.
+    """
+    import django_q.admin  # noqa: F401, PLC0415 - registers them first, whatever the app order
+
+    for model in (Success, Failure, Schedule, OrmQ):
+        if site.is_registered(model):
+            site.unregister(model)

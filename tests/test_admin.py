@@ -74,3 +74,11 @@ def test_resolving_from_the_admin_asks_for_a_note_first(admin_client):
     )
     run.refresh_from_db()
     assert (run.status, run.resolution_note) == (RunStatus.RESOLVED, "refunded by hand")
+
+
+def test_the_admin_index_shows_no_engine_pages_beside_runs(admin_client):
+    index = admin_client.get("/admin/")
+    assert "Runs" in index.text
+    assert "Failed tasks" not in index.text
+    assert "Scheduled tasks" not in index.text
+    assert admin_client.get("/admin/django_q/failure/").status_code == 404
