@@ -18,17 +18,23 @@ class PruneReport:
     runs: int = 0
 
 
-def prune() -> PruneReport:
+def prune(*, dry_run: bool = False) -> PruneReport:
     """Delete expired idempotency records, then closed runs older than the retention.
 
     The retention is never shorter than the idempotency TTL (settings), so a run is
-    never deleted while its key still protects against a duplicate.
+    never deleted while its key still protects against a duplicate. ``dry_run`` counts
+    what would be deleted now and deletes nothing.
     """
     now = timezone.now()
     report = PruneReport()
-    report.records = _delete_in_chunks(IdempotencyRecord.objects.filter(expires_at__lte=now))
+    expired = IdempotencyRecord.objects.filter(expires_at__lte=now)
     cutoff = now - timedelta(seconds=app_settings.RUN_RETENTION)
     old = Run.objects.filter(status__in=CLOSED, finished_at__lt=cutoff)
+    if dry_run:
+        # The expired records are still there: only a record that would survive keeps a run.
+        kept = IdempotencyRecord.objects.filter(run=OuterRef("pk")).exclude(expires_at__lte=now)
+        return PruneReport(records=expired.count(), runs=old.exclude(Exists(kept)).count())
+    report.records = _delete_in_chunks(expired)
     # A record that survived the first step has not expired: its run must stay.
     old = old.exclude(Exists(IdempotencyRecord.objects.filter(run=OuterRef("pk"))))
     report.runs = _delete_in_chunks(old)

@@ -69,12 +69,22 @@ def broker_name() -> str:
     return "orm" if Conf.ORM else "redis"
 
 
-def start_cluster(*, on_signal) -> Cluster:
+def worker_count() -> int:
+    return int(Conf.WORKERS)
+
+
+def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
     """Start django-q2's sentinel, pusher, monitor and worker processes.
 
     ``on_signal`` handles SIGTERM and SIGINT in this process from before the start on
     (django-q2's own handlers would stop the cluster behind the caller's back).
+    ``workers`` overrides ``Q_CLUSTER["workers"]`` for this cluster.
     """
+    if workers is not None:
+        # Read by the sentinel, which is forked from this process.
+        Conf.WORKERS = workers
+        if "queue_limit" not in Conf.conf:
+            Conf.QUEUE_LIMIT = workers**2
     cluster = Cluster(get_broker())
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

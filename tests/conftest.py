@@ -82,15 +82,16 @@ def subprocess_database_url() -> str:
 class WorkerProcess:
     """A real ``manage.py runworker`` in its own process group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path):
+    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()):
         self.env = env
         self.log_path = log_path
+        self.args = args
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runworker"],
+            [sys.executable, str(ROOT / "manage.py"), "runworker", *self.args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -127,7 +128,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., WorkerPro
     """Start real runworker subprocesses on the test database; all are killed at teardown."""
     workers: list[WorkerProcess] = []
 
-    def start(**env_overrides: str) -> WorkerProcess:
+    def start(*args: str, **env_overrides: str) -> WorkerProcess:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -140,7 +141,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., WorkerPro
             "PYTHONUNBUFFERED": "1",
             **env_overrides,
         }
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log").start()
+        worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log", args).start()
         workers.append(worker)
         return worker
 

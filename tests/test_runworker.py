@@ -1,9 +1,11 @@
 """End to end, with real ``runworker`` subprocesses: django-q2 cluster plus dispatcher."""
 
+import contextlib
 import os
 import signal
 import subprocess
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from django.db.models import Count
@@ -151,3 +153,23 @@ def living_members(pgid: int) -> list[str]:
         for line in out.splitlines()
         if line.split()[0] == str(pgid) and "Z" not in line.split()[1]
     ]
+
+
+def process_group(pgid: int) -> list[int]:
+    """The pids in a process group (Linux: from /proc)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def test_workers_on_the_command_line_size_the_cluster(start_worker):
+    worker = start_worker("--workers", "3")
+    wait_for(lambda: "started" in worker.log(), what="runworker to start")
+    assert "(orm broker, 3 workers)" in worker.log()
+    # runworker, django-q2's sentinel, pusher and monitor, and the three workers.
+    wait_for(lambda: len(process_group(worker.pid)) == 3 + 4, what="seven processes")
+    assert worker.terminate() == 0

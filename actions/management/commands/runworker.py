@@ -28,8 +28,16 @@ class Command(BaseCommand):
             action="store_true",
             help="run only the dispatcher (another process runs the django-q2 cluster)",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="worker processes in the cluster (default: Q_CLUSTER's, DOPLATFORM_WORKERS)",
+        )
 
     def handle(self, *args, **options):
+        if options["workers"] is not None and options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         queue.check_timeouts(longest_lease())
         name = worker_name()
         started_at = timezone.now()
@@ -44,10 +52,15 @@ class Command(BaseCommand):
             os.setpgid(0, 0)
         db.connections.close_all()  # never share a connection with forked processes
         # Ours from the start: django-q2 installs its own handlers when the cluster is made.
-        cluster = None if options["no_cluster"] else queue.start_cluster(on_signal=request_stop)
+        cluster = None
+        if not options["no_cluster"]:
+            cluster = queue.start_cluster(on_signal=request_stop, workers=options["workers"])
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        self.stdout.write(f"runworker {name} started ({queue.broker_name()} broker)")
+        engine = f"{queue.broker_name()} broker"
+        if cluster is not None:
+            engine += f", {queue.worker_count()} workers"
+        self.stdout.write(f"runworker {name} started ({engine})")
         self.stdout.flush()
 
         next_beat = next_prune = 0.0
