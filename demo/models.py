@@ -44,3 +44,17 @@ class CrmContact(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class DemoLogin(models.Model):
+    """The demo superuser's password, kept so that ``make run`` prints the same one each time.
+
+    Only for the demo's own account on a developer's machine (the password is printed
+    anyway); a real account's password is never stored.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    password = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.username
