@@ -32,6 +32,7 @@ sync_venv() {
 }
 
 if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.synced ] || [ uv.lock -nt .venv/.synced ]; then
+    echo "doplatform: installing Python packages into .venv (uv sync --frozen)" >&2
     sync_venv
     touch .venv/.synced
 fi
