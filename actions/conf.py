@@ -1,4 +1,5 @@
-"""doplatform's settings, with their defaults, and django-q2's configuration.
+"""doplatform's settings, with their defaults, and the engine and REST framework settings
+it needs from a project (``q_cluster()``, ``rest_framework()``, ``spectacular()``).
 
 A project sets only the ``DOPLATFORM_*`` names it changes (the reference project reads
 them from the environment). The app reads them through ``app_settings``, never as
@@ -95,3 +96,41 @@ def q_cluster(
     else:
         config["orm"] = database
     return config | overrides
+
+
+def rest_framework(**overrides: Any) -> dict[str, Any]:
+    """``REST_FRAMEWORK`` for doplatform's API: tokens for services, sessions for people,
+    and every error as ``{"error", "message", "details"}``.
+
+    DRF's settings are project-wide: a project's own DRF views get these defaults and
+    this error shape too (pass ``overrides``, or set them per view).
+    """
+    return {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.TokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        "EXCEPTION_HANDLER": "actions.api_errors.exception_handler",
+    } | overrides
+
+
+def spectacular(**overrides: Any) -> dict[str, Any]:
+    """``SPECTACULAR_SETTINGS`` for the OpenAPI schema and its docs, served without a CDN."""
+    return {
+        "TITLE": "doplatform API",
+        "DESCRIPTION": "Submit atomic actions with idempotency keys, read runs, operate on them.",
+        "VERSION": "1.0.0",
+        "SERVE_INCLUDE_SCHEMA": False,
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+        "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {
+            "RunStatusEnum": "actions.models.RunStatus",
+            "AttemptOutcomeEnum": "actions.models.AttemptOutcome",
+            "EventKindEnum": "actions.models.EventKind",
+        },
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+    } | overrides

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env
 
-from actions.conf import q_cluster
+from actions.conf import q_cluster, rest_framework, spectacular
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -170,29 +170,6 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 
-# --- REST framework -------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "actions.api_errors.exception_handler",
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "doplatform API",
-    "DESCRIPTION": "Submit atomic actions with idempotency keys, read runs, operate on them.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {
-        "RunStatusEnum": "actions.models.RunStatus",
-        "AttemptOutcomeEnum": "actions.models.AttemptOutcome",
-        "EventKindEnum": "actions.models.EventKind",
-    },
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-}
+# --- REST framework and its OpenAPI schema ----------------------------------------
+REST_FRAMEWORK = rest_framework()
+SPECTACULAR_SETTINGS = spectacular()
