@@ -6,6 +6,7 @@ never stored (see ``Q_CLUSTER`` in settings).
 """
 
 import signal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -16,6 +17,9 @@ from django_q.cluster import Cluster
 from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success
 from django_q.tasks import async_task
+
+if TYPE_CHECKING:
+    from django.contrib.admin import AdminSite
 
 TASK = "actions.worker.execute_run"
 Q_OPTIONS = {"save": False, "ack_failure": True}
@@ -101,12 +105,12 @@ def stop_cluster(cluster: Cluster) -> None:
     cluster.stop()
 
 
-def hide_engine_admin(site) -> None:
+def hide_engine_admin(site: "AdminSite") -> None:
     """Take django-q2's own pages (tasks, failed tasks, schedules, queue) out of ``site``.
 
     doplatform never uses them: its "Failed tasks" beside our runs misleads operators.
     """
-    import django_q.admin  # noqa: F401, PLC0415 - registers them first, whatever the app order
+    import django_q.admin  # noqa: F401 - registers them first, whatever the app order
 
     for model in (Success, Failure, Schedule, OrmQ):
         if site.is_registered(model):

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             raise CommandError(f"unexpected {run_id!r}: did you mean 'runs show {run_id}'?")
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1")
-        runs = Run.objects.select_related("action")
+        runs = Run.objects.select_related("action", "resolved_by")
         if options["status"]:
             runs = runs.filter(status__in=options["status"])
         if options["action"]:
