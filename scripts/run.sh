@@ -4,6 +4,13 @@
 # the database answers; each fails with one line saying what to fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# At a terminal, run in a process group of our own that owns the terminal: Ctrl-C then
+# reaches only this script, which stops cleanly, and not make, which would report it.
+if [ -t 0 ] && [ -z "${DOPLATFORM_RUN_FOREGROUND:-}" ]; then
+    set -m
+    DOPLATFORM_RUN_FOREGROUND=1 "$0" "$@"
+    exit $?
+fi
 say() { echo "doplatform: $*"; }
 
 bind="${DOPLATFORM_BIND:-127.0.0.1:8000}"
