@@ -10,32 +10,26 @@ from django.template.response import TemplateResponse
 from . import operators, queue, registry
 from .errors import IllegalTransition
 from .models import Action, Attempt, OperatorEvent, Run
+from .policy import POLICY_FIELDS
 
 
 class ActionForm(ModelForm):
     class Meta:
         model = Action
-        fields = ["max_attempts", "backoff_base", "backoff_max", "timeout"]
+        fields = list(POLICY_FIELDS)
 
     def clean(self):
         data = super().clean()
-        spec = registry.find_spec(self.instance.name)
-        if spec is None:
+        if registry.find_spec(self.instance.name) is None:
             return data
-        overrides = {k: data.get(k) for k in self.Meta.fields}
         try:
-            policy = spec.policy.with_overrides(**overrides)
+            policy = registry.effective_policy(self.instance.name, data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
         # django-q2 must never cut or redeliver a live attempt (DESIGN.md, guarantee 3).
-        limit = queue.redelivery_limit()
-        if policy.lease_seconds >= limit:
-            raise ValidationError(
-                {
-                    "timeout": f"timeout plus grace ({policy.lease_seconds} s) must stay below "
-                    f"{limit} s, or the queue could deliver a live attempt twice"
-                }
-            )
+        problem = queue.lease_problem(policy.lease_seconds)
+        if problem is not None:
+            raise ValidationError({"timeout": problem})
         return data
 
 
@@ -50,10 +44,7 @@ class ActionAdmin(admin.ModelAdmin):
         "description",
         "paused",
         "code_policy",
-        "max_attempts",
-        "backoff_base",
-        "backoff_max",
-        "timeout",
+        *POLICY_FIELDS,
         "inputs_schema",
     ]
     actions = ["pause_actions", "resume_actions"]
@@ -66,11 +57,9 @@ class ActionAdmin(admin.ModelAdmin):
 
     @admin.display(description="effective policy")
     def policy(self, obj: Action) -> str:
-        spec = registry.find_spec(obj.name)
-        if spec is None:
+        if registry.find_spec(obj.name) is None:
             return "no handler in this deployment"
-        p = obj.effective_policy(spec.policy)
-        return f"{p.max_attempts} attempts, backoff {p.backoff_base}-{p.backoff_max} s, timeout {p.timeout} s"
+        return str(registry.effective_policy(obj.name, obj))
 
     @admin.display(description="policy in code")
     def code_policy(self, obj: Action) -> str:

@@ -40,8 +40,9 @@ from .api_permissions import (
 from .errors import DoplatformError, InvalidIdempotencyKey, InvalidInputs
 from .idempotency import validate_idempotency_key
 from .models import Action, OperatorEvent, Run, RunStatus
+from .policy import overridden_fields
 from .queries import Cursor, older_than
-from .registry import ActionSpec, all_specs, get_spec
+from .registry import ActionSpec, all_specs, effective_policy, get_spec
 from .serializers import (
     ActionSerializer,
     ErrorSerializer,
@@ -55,7 +56,6 @@ from .submission import submit
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-POLICY_FIELDS = ("max_attempts", "backoff_base", "backoff_max", "timeout")
 
 
 class InvalidJSON(DoplatformError):
@@ -200,13 +200,12 @@ def run_detail_response(request: Request, run_id) -> Response:
 
 
 def describe_action(spec: ActionSpec, row: Action | None, counts: dict[str, int]) -> dict:
-    policy = row.effective_policy(spec.policy) if row is not None else spec.policy
     return {
         "name": spec.name,
         "description": spec.description,
         "inputs_schema": spec.inputs_schema,
-        "policy": asdict(policy),
-        "overridden": [f for f in POLICY_FIELDS if row is not None and getattr(row, f) is not None],
+        "policy": asdict(effective_policy(spec.name, row)),
+        "overridden": overridden_fields(row),
         "paused": bool(row is not None and row.paused),
         "counts": {status: counts.get(status, 0) for status in RunStatus.values},
     }

@@ -8,18 +8,16 @@ from django.db.models import Min
 from django.utils import timezone
 
 from .models import Action, Run, RunStatus, WorkerHeartbeat
-from .registry import all_specs
+from .registry import all_specs, effective_policy
 
 
 def longest_lease() -> int:
     """The longest effective timeout plus grace over every action, overrides included."""
-    overrides = {a.name: a for a in Action.objects.all()}
-    leases = [0]
-    for spec in all_specs():
-        row = overrides.get(spec.name)
-        policy = row.effective_policy(spec.policy) if row else spec.policy
-        leases.append(policy.lease_seconds)
-    return max(leases)
+    rows = Action.objects.in_bulk()
+    leases = [
+        effective_policy(spec.name, rows.get(spec.name)).lease_seconds for spec in all_specs()
+    ]
+    return max(leases, default=0)
 
 
 def health() -> tuple[bool, dict]:

@@ -33,19 +33,10 @@ class Action(models.Model):
 
     @property
     def policy(self) -> RetryPolicy:
-        """The policy in force: the code's, with this row's overrides."""
-        from .registry import find_spec
+        """The policy in force: ``registry.effective_policy`` of this row."""
+        from .registry import effective_policy
 
-        spec = find_spec(self.name)
-        return self.effective_policy(spec.policy if spec else RetryPolicy())
-
-    def effective_policy(self, code_policy: RetryPolicy) -> RetryPolicy:
-        return code_policy.with_overrides(
-            max_attempts=self.max_attempts,
-            backoff_base=self.backoff_base,
-            backoff_max=self.backoff_max,
-            timeout=self.timeout,
-        )
+        return effective_policy(self.name, self)
 
 
 class RunStatus(models.TextChoices):

@@ -101,14 +101,14 @@ def record_failure(
 
     False when the run moved on without this attempt (a zombie); nothing is written then.
     """
-    spent = number - run.budget_start
-    if failure.retryable and spent < policy.max_attempts:
-        delay = failure.retry_after if failure.retry_after is not None else policy.backoff(spent)
-        status = RunStatus.RETRYING
-        next_attempt_at = finished_at + timedelta(seconds=max(delay, 0))
-    else:
-        status = RunStatus.DEAD
-        next_attempt_at = None
+    decision = policy.get_retry_decision(
+        spent=number - run.budget_start,
+        retryable=failure.retryable,
+        retry_after=failure.retry_after,
+        failed_at=finished_at,
+    )
+    status = RunStatus.DEAD if decision.dead else RunStatus.RETRYING
+    next_attempt_at = decision.retry_at
     with transaction.atomic():
         won = _finish(
             run,

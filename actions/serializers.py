@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import AttemptOutcome, EventKind, Run, RunStatus
+from .policy import POLICY_FIELDS
 
 WAITING_STATUSES = (RunStatus.QUEUED, RunStatus.RETRYING)
 
@@ -185,10 +186,12 @@ class RunPageSerializer(serializers.Serializer):
 
 
 class PolicySerializer(serializers.Serializer):
-    max_attempts = serializers.IntegerField()
-    backoff_base = serializers.IntegerField(help_text="Seconds.")
-    backoff_max = serializers.IntegerField(help_text="Seconds.")
-    timeout = serializers.IntegerField(help_text="Seconds.")
+    # Every field of POLICY_FIELDS, all whole numbers (a docstring would show in the schema).
+    def get_fields(self) -> dict:
+        return {
+            name: serializers.IntegerField(help_text="" if name == "max_attempts" else "Seconds.")
+            for name in POLICY_FIELDS
+        }
 
 
 class StatusCountsSerializer(serializers.Serializer):
@@ -209,7 +212,7 @@ class ActionSerializer(serializers.Serializer):
     )
     policy = PolicySerializer(help_text="The effective policy: code's, with overrides applied.")
     overridden = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(PolicySerializer().fields)),
+        child=serializers.ChoiceField(choices=list(POLICY_FIELDS)),
         help_text="Policy fields an operator overrode (the rest come from code).",
     )
     paused = serializers.BooleanField()

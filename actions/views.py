@@ -31,7 +31,8 @@ from django_htmx.middleware import HtmxDetails
 from . import jobs, operators, queries
 from .errors import IllegalTransition
 from .models import Action, EventKind, IdempotencyRecord, Job, Run, RunStatus
-from .registry import all_specs, find_spec
+from .policy import overridden_fields
+from .registry import all_specs, effective_policy, find_spec
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -215,9 +216,6 @@ def action_list(request: HtmxHttpRequest) -> TemplateResponse:
 
 def action_item(name: str, row: Action | None, health: queries.ActionHealth | None) -> dict:
     spec = find_spec(name)
-    policy = None
-    if spec is not None:
-        policy = row.effective_policy(spec.policy) if row is not None else spec.policy
     try:
         admin_url = reverse("admin:actions_action_change", args=[name]) if row else None
     except NoReverseMatch:
@@ -226,7 +224,9 @@ def action_item(name: str, row: Action | None, health: queries.ActionHealth | No
         "name": name,
         "spec": spec,
         "row": row,
-        "policy": policy,
+        # No handler here: its runs wait, and no policy in code to show.
+        "policy": effective_policy(name, row) if spec is not None else None,
+        "overridden": overridden_fields(row),
         "health": health or queries.ActionHealth(name),
         "admin_url": admin_url,
     }
