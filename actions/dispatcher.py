@@ -51,7 +51,7 @@ def enqueue_due_retries() -> int:
         next_attempt_at__lte=now,
         action__paused=False,
     )
-    return _enqueue(due, RunStatus.RETRYING, now)
+    return _enqueue(due, now)
 
 
 def reenqueue_stale() -> int:
@@ -71,7 +71,7 @@ def reenqueue_stale() -> int:
     oldest_waiting = queue.oldest_waiting_enqueue()
     if oldest_waiting is not None:
         stale_before = min(stale_before, oldest_waiting)
-    count = _enqueue(enqueued_before(stale_before), None, now)
+    count = _enqueue(enqueued_before(stale_before), now)
     if count:
         log.info("re-enqueued %s runs whose enqueue looked lost", count)
     return count
@@ -88,17 +88,9 @@ def expire_leases() -> int:
     return count
 
 
-def _enqueue(candidates, expected_status: str | None, now) -> int:
-    count = 0
+def _enqueue(candidates, now) -> int:
     with transaction.atomic():
-        for run in _pick(candidates.select_related("action")):
-            changed = Run.objects.filter(
-                pk=run.pk, status=run.status, enqueued_at=run.enqueued_at
-            ).update(enqueued_at=now)
-            if changed:
-                queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
-                count += 1
-    return count
+        return sum(runs.enqueue(run, now=now) for run in _pick(candidates.select_related("action")))
 
 
 def _pick(queryset) -> list[Run]:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import queue
+from . import runs
 from .errors import DoplatformError, IllegalTransition
 from .models import Action, EventKind, OperatorEvent, Run, RunStatus
 from .registry import get_spec
@@ -39,11 +39,10 @@ def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str =
             budget_start=F("attempts"),  # what the run has spent by now, not when it was read
             next_attempt_at=None,
             finished_at=None,
-            enqueued_at=None if run.action.paused else timezone.now(),
+            enqueued_at=None,
         )
         _record(EventKind.RETRIED, run=run, user=user, note=note)
-        if not run.action.paused:
-            queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
+        runs.enqueue(run, now=timezone.now())
     run.refresh_from_db(fields=["attempts", "budget_start"])
     return run
 
@@ -117,20 +116,18 @@ def enqueue_waiting(action: Action) -> int:
     count = 0
     last = None
     while True:
-        ids = Run.objects.filter(action=action, status=RunStatus.QUEUED).order_by("pk")
+        waiting = Run.objects.filter(action=action, status=RunStatus.QUEUED).order_by("pk")
         if last is not None:
-            ids = ids.filter(pk__gt=last)
-        chunk = list(ids.values_list("pk", flat=True)[:RESUME_CHUNK])
+            waiting = waiting.filter(pk__gt=last)
+        chunk = list(waiting.only("pk", "status", "enqueued_at")[:RESUME_CHUNK])
         if not chunk:
             return count
+        now = timezone.now()
         with transaction.atomic():
-            Run.objects.filter(pk__in=chunk, status=RunStatus.QUEUED).update(
-                enqueued_at=timezone.now()
-            )
-            for run_id in chunk:
-                queue.enqueue(run_id, backstop=action.policy.backstop_seconds)
-        count += len(chunk)
-        last = chunk[-1]
+            for run in chunk:
+                run.action = action  # known, and not paused any more
+                count += runs.enqueue(run, now=now)
+        last = chunk[-1].pk
 
 
 def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) -> None:

@@ -77,6 +77,16 @@ def oldest_waiting_enqueue():
     )
 
 
+def size() -> int:
+    """How many tasks wait in the queue (delivered ones no longer count)."""
+    return get_broker().queue_size()
+
+
+def purge() -> None:
+    """Drop every task still waiting in the queue; the dispatcher re-enqueues what matters."""
+    get_broker().purge_queue()
+
+
 def broker_name() -> str:
     return "orm" if Conf.ORM else "redis"
 
