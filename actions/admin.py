@@ -7,8 +7,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from . import operators, queue, registry
-from .errors import IllegalTransition
+from . import operators, queue, registry, rules
 from .models import Action, Attempt, OperatorEvent, Run
 from .policy import POLICY_FIELDS
 
@@ -87,7 +86,7 @@ class ActionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed {len(queryset)} action(s).")
 
     def has_pause_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.pause_action")
+        return rules.user_may(request.user, "pause")
 
 
 class AttemptInline(admin.TabularInline):
@@ -154,18 +153,14 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected runs (retrying or dead)", permissions=["retry"])
     def retry_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        self._apply(
-            request,
-            queryset,
-            lambda run: operators.retry(run, request.user, note="from the admin"),
-            "Retried",
-        )
+        self._apply(request, "retry", queryset, "from the admin", "Retried")
 
     @admin.action(description="Resolve selected dead runs", permissions=["resolve"])
     def resolve_runs(self, request: HttpRequest, queryset: QuerySet[Run]):
         """Asks for the note first: resolving says how the runs were settled."""
-        note = request.POST.get("note", "").strip()
-        if not note:
+        try:
+            self._apply(request, "resolve", queryset, request.POST.get("note", ""), "Resolved")
+        except operators.MissingNote:
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Resolve dead runs",
@@ -175,28 +170,16 @@ class RunAdmin(admin.ModelAdmin):
                 "missing": "note" in request.POST,
             }
             return TemplateResponse(request, "admin/actions/run/resolve.html", context)
-        self._apply(
-            request,
-            queryset,
-            lambda run: operators.resolve(run, request.user, note=note),
-            "Resolved",
-        )
         return None
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.retry_run")
+        return rules.user_may(request.user, "retry")
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.resolve_run")
+        return rules.user_may(request.user, "resolve")
 
-    def _apply(self, request, queryset, operation, verb: str) -> None:
-        done, refused = 0, []
-        for run in queryset.select_related("action"):
-            try:
-                operation(run)
-                done += 1
-            except IllegalTransition as error:
-                refused.append(error.message)
-        self.message_user(request, f"{verb} {done} run(s).")
-        for message in refused[:10]:
-            self.message_user(request, message, level=messages.WARNING)
+    def _apply(self, request, verb: str, queryset, note: str, done_verb: str) -> None:
+        applied = operators.apply(verb, queryset.select_related("action"), request.user, note)
+        self.message_user(request, f"{done_verb} {applied.done} run(s).")
+        for refusal in applied.skipped[:10]:
+            self.message_user(request, refusal.message, level=messages.WARNING)

@@ -195,8 +195,7 @@ def run_detail_queryset() -> QuerySet:
 
 def run_detail_response(request: Request, run_id) -> Response:
     run = run_or_404(str(run_id), run_detail_queryset())
-    context = {"show_tracebacks": request.user.has_perm("actions.retry_run")}
-    return Response(RunDetailSerializer(run, context=context).data)
+    return Response(RunDetailSerializer(run, context={"request": request}).data)
 
 
 def describe_action(spec: ActionSpec, row: Action | None, counts: dict[str, int]) -> dict:

@@ -23,6 +23,9 @@ RETRY_AFTER_SECONDS = 5
 # The database is unreachable (or locked): the client should come back, not give up.
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
+# Core codes that the API reports under one of its own (the body's shape was wrong).
+API_CODES = {"note_required": "invalid_body"}
+
 STATUS_BY_CODE = {
     "invalid_json": 400,
     "invalid_body": 400,
@@ -92,9 +95,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Turn DoplatformError, DRF's exceptions and a lost database into the JSON error body."""
     if isinstance(exc, DoplatformError):
         set_rollback()
+        code = API_CODES.get(exc.code, exc.code)
         return Response(
-            error_body(exc.code, exc.message, exc.details),
-            status=STATUS_BY_CODE.get(exc.code, 400),
+            error_body(code, exc.message, exc.details), status=STATUS_BY_CODE.get(code, 400)
         )
     if isinstance(exc, DATABASE_DOWN):
         set_rollback()

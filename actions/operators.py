@@ -5,10 +5,12 @@ each checks nothing about permissions (callers do) and records who did what.
 """
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import runs
@@ -18,13 +20,68 @@ from .registry import get_spec
 from .runs import after_transition
 from .submission import ensure_action
 
-RETRYABLE_BY_HAND = (RunStatus.RETRYING, RunStatus.DEAD)
-CANCELLABLE = (RunStatus.QUEUED, RunStatus.RETRYING)
+# The statuses each change by hand starts from: enforced here, and read by the buttons
+# and the bulk actions so that they offer only what would succeed.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "retry": (RunStatus.RETRYING, RunStatus.DEAD),
+    "resolve": (RunStatus.DEAD,),
+    "cancel": (RunStatus.QUEUED, RunStatus.RETRYING),
+}
 RESUME_CHUNK = 500
 
 
 class MissingNote(DoplatformError):
-    code = "invalid_body"
+    code = "note_required"
+
+
+def allows(run: Run, verb: str) -> bool:
+    """Whether ``run``'s status lets an operator ``verb`` it (retry, resolve, cancel)."""
+    return run.status in ALLOWED_FROM[verb]
+
+
+def eligible(verb: str, candidates: QuerySet) -> QuerySet:
+    """The runs among ``candidates`` that ``verb`` applies to (only dead runs are resolved)."""
+    return candidates.filter(status__in=ALLOWED_FROM[verb])
+
+
+def require_note(verb: str, note: str | None) -> str:
+    """The note, stripped; resolving needs one, saying how the run was settled."""
+    note = (note or "").strip()
+    if verb == "resolve" and not note:
+        raise MissingNote("resolving needs a note saying how the run was settled")
+    return note
+
+
+@dataclass
+class Applied:
+    """What ``apply`` did: how many runs changed, and why the others were skipped."""
+
+    done: int = 0
+    skipped: list[IllegalTransition] = field(default_factory=list)
+
+
+def apply(
+    verb: str, candidates: Iterable[Run], user: AbstractBaseUser | None, note: str = ""
+) -> Applied:
+    """Retry, resolve or cancel many runs, each in its own transaction.
+
+    The dashboard's bulk actions, the admin's actions and the background jobs all come
+    here. A run in a status the verb does not start from (or no longer: someone else
+    was faster) is skipped, not an error; a missing note refuses them all, before any.
+    """
+    if verb not in ALLOWED_FROM:
+        raise ValueError(f"operators apply retry, resolve or cancel, not {verb!r}")
+    note = require_note(verb, note)
+    operation = {"retry": retry, "resolve": resolve, "cancel": cancel}[verb]  # looked up now
+    applied = Applied()
+    for run in candidates:
+        try:
+            operation(run, user, note)
+        except IllegalTransition as refusal:
+            applied.skipped.append(refusal)
+        else:
+            applied.done += 1
+    return applied
 
 
 def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str = "") -> Run:
@@ -33,7 +90,7 @@ def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str =
     with transaction.atomic():
         _transition(
             run,
-            expected=RETRYABLE_BY_HAND,
+            expected=ALLOWED_FROM["retry"],
             verb="retry",
             status=RunStatus.QUEUED,
             budget_start=F("attempts"),  # what the run has spent by now, not when it was read
@@ -49,15 +106,13 @@ def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str =
 
 def resolve(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str) -> Run:
     """``dead → resolved``: an operator settled it by other means; the note says how."""
-    note = (note or "").strip()
-    if not note:
-        raise MissingNote("resolving a run needs a note saying how it was settled")
+    note = require_note("resolve", note)
     run = _get_run(run)
     now = timezone.now()
     with transaction.atomic():
         _transition(
             run,
-            expected=(RunStatus.DEAD,),
+            expected=ALLOWED_FROM["resolve"],
             verb="resolve",
             status=RunStatus.RESOLVED,
             resolved_by=user,
@@ -75,7 +130,7 @@ def cancel(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str 
     with transaction.atomic():
         _transition(
             run,
-            expected=CANCELLABLE,
+            expected=ALLOWED_FROM["cancel"],
             verb="cancel",
             status=RunStatus.CANCELLED,
             finished_at=timezone.now(),
@@ -139,8 +194,8 @@ def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) ->
             f"cannot {verb} run {run.pk}: it is {current}, and only {allowed} runs can be",
             details={"run_id": str(run.pk), "status": current, "expected": list(expected)},
         )
-    for field, value in changes.items():
-        setattr(run, field, value)
+    for name, value in changes.items():
+        setattr(run, name, value)
 
 
 def _record(

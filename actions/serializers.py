@@ -8,10 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from . import rules
 from .models import AttemptOutcome, EventKind, Run, RunStatus
 from .policy import POLICY_FIELDS
-
-WAITING_STATUSES = (RunStatus.QUEUED, RunStatus.RETRYING)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -105,11 +104,7 @@ class RunSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_waiting_reason(self, run: Run) -> str | None:
-        if run.status not in WAITING_STATUSES:
-            return None
-        if run.action.paused:
-            return "the action is paused; the run waits until it is resumed"
-        return run.waiting_reason or None
+        return rules.waiting_reason(run)
 
     @extend_schema_field(ResolutionSerializer(allow_null=True))
     def get_resolution(self, run: Run) -> dict | None:
@@ -147,7 +142,8 @@ class AttemptSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_traceback(self, attempt) -> str | None:
-        if not self.context.get("show_tracebacks"):
+        request = self.context.get("request")
+        if request is None or not rules.may_see_tracebacks(request.user):
             return None
         return attempt.traceback or None
 

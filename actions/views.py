@@ -28,7 +28,7 @@ from django_htmx.http import (
 )
 from django_htmx.middleware import HtmxDetails
 
-from . import jobs, operators, queries
+from . import jobs, operators, queries, rules
 from .errors import IllegalTransition
 from .models import Action, EventKind, IdempotencyRecord, Job, Run, RunStatus
 from .policy import overridden_fields
@@ -59,7 +59,7 @@ def dashboard_view(view: Callable) -> Callable:
                 login = resolve_url(settings.LOGIN_URL)
                 return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
             return redirect_to_login(request.get_full_path())
-        if not (user.is_staff and user.has_perm("actions.view_run")):
+        if not rules.may_use_dashboard(user):
             return refuse(
                 request, 403, "The dashboard needs a staff account with the view_run permission."
             )
@@ -77,8 +77,8 @@ def refuse(request: HtmxHttpRequest, status: int, message: str) -> HttpResponse:
     return TemplateResponse(request, "actions/message.html", status=status)
 
 
-def require(request: HtmxHttpRequest, perm: str, doing: str) -> HttpResponse | None:
-    if request.user.has_perm(perm):
+def require(request: HtmxHttpRequest, verb: str, doing: str) -> HttpResponse | None:
+    if rules.user_may(request.user, verb):
         return None
     return refuse(request, 403, f"You do not have permission to {doing}.")
 
@@ -186,8 +186,7 @@ def detail_context(run: Run, user) -> dict:
     timeline = [(a.started_at, "attempt", a) for a in run.attempt_set.all()]
     timeline += [(e.created_at, "event", e) for e in run.events.select_related("user")]
     timeline.sort(key=lambda item: item[0])
-    # Tracebacks can hold secrets: only for operators, as in the API.
-    return {"run": run, "timeline": timeline, "show_tracebacks": user.has_perm("actions.retry_run")}
+    return {"run": run, "timeline": timeline, "show_tracebacks": rules.may_see_tracebacks(user)}
 
 
 def idempotency_context(run: Run) -> dict:
@@ -251,9 +250,7 @@ def run_retry(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
     return _operate(
         request,
         run_id,
-        perm="actions.retry_run",
-        doing="retry runs",
-        operation=operators.retry,
+        "retry",
         done="Retried run {id}: it is queued again with a fresh attempt budget.",
     )
 
@@ -261,35 +258,24 @@ def run_retry(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
 @require_POST
 @dashboard_view
 def run_resolve(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return _operate(
-        request,
-        run_id,
-        perm="actions.resolve_run",
-        doing="resolve runs",
-        operation=operators.resolve,
-        done="Resolved run {id} with your note.",
-    )
+    return _operate(request, run_id, "resolve", done="Resolved run {id} with your note.")
 
 
 @require_POST
 @dashboard_view
 def run_cancel(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return _operate(
-        request,
-        run_id,
-        perm="actions.cancel_run",
-        doing="cancel runs",
-        operation=operators.cancel,
-        done="Cancelled run {id}: it will not run again.",
-    )
+    return _operate(request, run_id, "cancel", done="Cancelled run {id}: it will not run again.")
 
 
-def _operate(request, run_id, *, perm, doing, operation, done) -> HttpResponse:
-    if denied := require(request, perm, doing):
+OPERATIONS = {"retry": operators.retry, "resolve": operators.resolve, "cancel": operators.cancel}
+
+
+def _operate(request, run_id, verb: str, *, done: str) -> HttpResponse:
+    if denied := require(request, verb, f"{verb} runs"):
         return denied
     run = get_object_or_404(Run.objects.select_related("action"), pk=run_id)
     try:
-        operation(run, request.user, request.POST.get("note", ""))
+        OPERATIONS[verb](run, request.user, request.POST.get("note", ""))
     except IllegalTransition as error:
         return refuse(request, 409, f"Nothing done: {error.message}.")
     except operators.MissingNote as error:
@@ -305,10 +291,7 @@ def _operate(request, run_id, *, perm, doing, operation, done) -> HttpResponse:
     return TemplateResponse(request, "actions/runs.html#row-answer", {"run": run})
 
 
-BULK = {
-    "retry": (EventKind.RETRIED, "actions.retry_run", operators.retry, "Retried"),
-    "resolve": (EventKind.RESOLVED, "actions.resolve_run", operators.resolve, "Resolved"),
-}
+BULK = {"retry": (EventKind.RETRIED, "Retried"), "resolve": (EventKind.RESOLVED, "Resolved")}
 
 
 @require_POST
@@ -322,12 +305,13 @@ def run_bulk(request: HtmxHttpRequest) -> HttpResponse:
     op = request.POST.get("op", "")
     if op not in BULK:
         return refuse(request, 400, "Choose whether to retry or resolve.")
-    kind, perm, operation, verb = BULK[op]
-    if denied := require(request, perm, f"{op} runs"):
+    kind, done_verb = BULK[op]
+    if denied := require(request, op, f"{op} runs"):
         return denied
-    note = request.POST.get("note", "").strip()
-    if op == "resolve" and not note:
-        return refuse(request, 400, "Resolving needs a note saying how the runs were settled.")
+    try:
+        note = operators.require_note(op, request.POST.get("note", ""))
+    except operators.MissingNote as error:
+        return refuse(request, 400, f"Nothing done: {error.message}.")
     filters = queries.RunFilters.from_query(request.POST, failed=True)
     all_matching = request.POST.get("all_matching") == "1"
     ids = _uuids(request.POST.getlist("ids"))[:MAX_SELECTED]
@@ -338,9 +322,7 @@ def run_bulk(request: HtmxHttpRequest) -> HttpResponse:
         failed_url += f"?{filters.as_query()}"
 
     if request.POST.get("confirmed") != "1":
-        matching = queries.filtered_runs(filters, failed=True)
-        if op == "resolve":
-            matching = matching.filter(status=RunStatus.DEAD)
+        matching = operators.eligible(op, queries.filtered_runs(filters, failed=True))
         context = {
             "op": op,
             "note": note,
@@ -360,17 +342,11 @@ def run_bulk(request: HtmxHttpRequest) -> HttpResponse:
             request, f"Job #{job.pk} started: {op} {job.total:,} runs in the background."
         )
     else:
-        done = skipped = 0
-        for run in Run.objects.select_related("action").filter(pk__in=ids):
-            try:
-                operation(run, request.user, note)
-            except IllegalTransition:
-                skipped += 1
-            else:
-                done += 1
-        skipped += len(ids) - done - skipped  # ids that matched no run at all
+        selected = Run.objects.select_related("action").filter(pk__in=ids)
+        done = operators.apply(op, selected, request.user, note).done
+        skipped = len(ids) - done  # changed status meanwhile, or matched no run at all
         also = f"; skipped {skipped} that had changed status meanwhile" if skipped else ""
-        messages.success(request, f"{verb} {done} run{'s' if done != 1 else ''}{also}.")
+        messages.success(request, f"{done_verb} {done} run{'s' if done != 1 else ''}{also}.")
     if not request.htmx:
         return HttpResponseRedirect(failed_url)
     response = TemplateResponse(request, "actions/runs.html#bulk-done", {"job": job})
@@ -400,7 +376,7 @@ def action_resume(request: HtmxHttpRequest, name: str) -> HttpResponse:
 
 
 def _toggle(request: HtmxHttpRequest, name: str, operation, done: str) -> HttpResponse:
-    if denied := require(request, "actions.pause_action", "pause or resume actions"):
+    if denied := require(request, "pause", "pause or resume actions"):
         return denied
     if find_spec(name) is None and not Action.objects.filter(pk=name).exists():
         return refuse(request, 404, f"There is no action named {name}.")
