@@ -8,14 +8,12 @@ function as the dashboard and the Python API (``submit``, ``retry``, ``resolve``
 import json
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,7 +22,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from . import operators
@@ -38,10 +36,12 @@ from .api_permissions import (
     CanViewRuns,
 )
 from .errors import DoplatformError, InvalidIdempotencyKey, InvalidInputs
+from .filters import RANGES, RunFilterSet
 from .idempotency import validate_idempotency_key
 from .models import Action, OperatorEvent, Run, RunStatus
+from .paging import MAX_PAGE_SIZE, PAGE_SIZE, keyset_page
 from .policy import overridden_fields
-from .queries import Cursor, older_than
+from .queries import action_counts
 from .registry import ActionSpec, all_specs, effective_policy, get_spec
 from .serializers import (
     ActionSerializer,
@@ -53,9 +53,6 @@ from .serializers import (
     SubmitSerializer,
 )
 from .submission import submit
-
-PAGE_SIZE = 50
-MAX_PAGE_SIZE = 200
 
 
 class InvalidJSON(DoplatformError):
@@ -198,7 +195,7 @@ def run_detail_response(request: Request, run_id) -> Response:
     return Response(RunDetailSerializer(run, context={"request": request}).data)
 
 
-def describe_action(spec: ActionSpec, row: Action | None, counts: dict[str, int]) -> dict:
+def describe_action(spec: ActionSpec, row: Action | None, counts: dict) -> dict:
     return {
         "name": spec.name,
         "description": spec.description,
@@ -206,23 +203,14 @@ def describe_action(spec: ActionSpec, row: Action | None, counts: dict[str, int]
         "policy": asdict(effective_policy(spec.name, row)),
         "overridden": overridden_fields(row),
         "paused": bool(row is not None and row.paused),
-        "counts": {status: counts.get(status, 0) for status in RunStatus.values},
+        "counts": {status: int(counts.get(status, 0)) for status in RunStatus.values},
     }
-
-
-def status_counts(**filters) -> dict[str, dict[str, int]]:
-    """``{action: {status: n}}`` in one aggregate query."""
-    rows = Run.objects.filter(**filters).values_list("action_id", "status")
-    counts: dict[str, dict[str, int]] = {}
-    for action_id, status, n in rows.annotate(n=Count("pk")).order_by():
-        counts.setdefault(action_id, {})[status] = n
-    return counts
 
 
 def action_response(name: str) -> Response:
     spec = get_spec(name)
     row = Action.objects.filter(pk=name).first()
-    counts = status_counts(action_id=name).get(name, {})
+    counts = action_counts().get(name, {})
     return Response(ActionSerializer(describe_action(spec, row, counts)).data)
 
 
@@ -254,6 +242,27 @@ def errors(*statuses: int, **texts: str) -> dict[int, OpenApiResponse]:
     }
 
 
+def filter_parameters() -> list[OpenApiParameter]:
+    """``RunFilterSet``'s parameters for the schema, with their help texts."""
+    types = {"created_after": OpenApiTypes.DATETIME, "created_before": OpenApiTypes.DATETIME}
+    enums = {"status": RunStatus.values, "since": list(RANGES)}
+    parameters = [
+        OpenApiParameter(
+            name,
+            types.get(name, str),
+            enum=enums.get(name),
+            many=name == "status" or None,
+            description=str(filter_.extra.get("help_text", "")),
+        )
+        for name, filter_ in RunFilterSet.base_filters.items()
+    ]
+    return [
+        *parameters,
+        OpenApiParameter("cursor", str, description="From the previous page's `next`."),
+        OpenApiParameter("limit", int, description=f"1-{MAX_PAGE_SIZE}, default {PAGE_SIZE}."),
+    ]
+
+
 RUN_ID = OpenApiParameter("run_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 ACTION_NAME = OpenApiParameter(
     "name",
@@ -276,8 +285,8 @@ class ActionList(APIView):
         responses={200: ActionSerializer(many=True), **errors()},
     )
     def get(self, request: Request) -> Response:
-        rows = {row.name: row for row in Action.objects.all()}
-        counts = status_counts()
+        rows = Action.objects.in_bulk()
+        counts = action_counts()
         actions = [
             describe_action(spec, rows.get(spec.name), counts.get(spec.name, {}))
             for spec in all_specs()
@@ -415,60 +424,21 @@ class RunList(APIView):
     @extend_schema(
         operation_id="runs_list",
         summary="Runs, newest first, in keyset pages",
-        parameters=[
-            OpenApiParameter("status", str, enum=RunStatus.values, many=True),
-            OpenApiParameter("action", str),
-            OpenApiParameter("idempotency_key", str),
-            OpenApiParameter(
-                "created_after", OpenApiTypes.DATETIME, description="Inclusive, ISO 8601."
-            ),
-            OpenApiParameter(
-                "created_before", OpenApiTypes.DATETIME, description="Exclusive, ISO 8601."
-            ),
-            OpenApiParameter("cursor", str, description="From the previous page's `next`."),
-            OpenApiParameter("limit", int, description=f"1-{MAX_PAGE_SIZE}, default {PAGE_SIZE}."),
-        ],
+        parameters=filter_parameters(),
         responses={
             200: RunPageSerializer,
             **errors(400, _400="`invalid_query`: a filter, cursor or limit is malformed."),
         },
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        runs = Run.objects.select_related("action", "resolved_by")
-        statuses = params.getlist("status")
-        if statuses:
-            bad = sorted(set(statuses) - set(RunStatus.values))
-            if bad:
-                raise InvalidQuery(
-                    f"unknown status; use one of {', '.join(RunStatus.values)}",
-                    details={"status": bad},
-                )
-            runs = runs.filter(status__in=statuses)
-        if "action" in params:
-            runs = runs.filter(action_id=_text_param(params, "action"))
-        if "idempotency_key" in params:
-            runs = runs.filter(idempotency_key=_text_param(params, "idempotency_key"))
-        if "created_after" in params:
-            runs = runs.filter(created_at__gte=_datetime_param(params, "created_after"))
-        if "created_before" in params:
-            runs = runs.filter(created_at__lt=_datetime_param(params, "created_before"))
-        if "cursor" in params:
-            cursor = Cursor.decode(params["cursor"])
-            if cursor is None:
-                raise InvalidQuery(
-                    "cursor is not one this API gave out", details={"cursor": params["cursor"]}
-                )
-            runs = older_than(runs, cursor)
-        limit = _limit_param(params)
-
-        page = list(runs.order_by("-created_at", "-pk")[: limit + 1])
+        filters = valid_filters(request.query_params)
+        runs = Run.objects.select_related("action", "resolved_by").matching(filters)
+        page = keyset_page(runs, filters.cursor, filters.limit or PAGE_SIZE)
         next_url = None
-        if len(page) > limit:
-            page = page[:limit]
-            last = Cursor(page[-1].created_at, page[-1].pk)
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor", last.encode())
-        return Response({"results": RunSerializer(page, many=True).data, "next": next_url})
+        if page.next_cursor is not None:
+            url = remove_query_param(request.build_absolute_uri(), "after")  # the older name
+            next_url = replace_query_param(url, "cursor", page.next_cursor.encode())
+        return Response({"results": RunSerializer(page.rows, many=True).data, "next": next_url})
 
 
 class RunDetail(APIView):
@@ -538,42 +508,17 @@ class CancelRun(APIView):
         return run_detail_response(request, run_id)
 
 
-# --- query parameters and cursors ----------------------------------------------------
+# --- query parameters ----------------------------------------------------------------
 
 
-def _text_param(params, name: str) -> str:
-    value = params[name]
-    if "\x00" in value:
-        raise InvalidQuery(f"{name} holds a NUL character", details={name: "NUL"})
-    return value
-
-
-def _datetime_param(params, name: str) -> datetime:
-    value = params[name]
-    try:
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise ValueError
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidQuery(
-            f"{name} must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z "
-            "(write + in an offset as %2B)",
-            details={name: value},
-        ) from None
-
-
-def _limit_param(params) -> int:
-    value = params.get("limit")
-    if value is None:
-        return PAGE_SIZE
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= MAX_PAGE_SIZE:
-        raise InvalidQuery(
-            f"limit must be an integer from 1 to {MAX_PAGE_SIZE}", details={"limit": value}
-        )
-    return int(value)
+def valid_filters(params) -> RunFilterSet:
+    """The run filters of a query string, or ``invalid_query`` naming what is wrong."""
+    filters = RunFilterSet(params)
+    if filters.is_valid():
+        return filters
+    errors = filters.form.errors
+    message = "; ".join(f"{name} {' '.join(problems)}" for name, problems in errors.items())
+    raise InvalidQuery(message, details={name: filters.raw(name) for name in errors})
 
 
 # --- schema, docs and unknown URLs ---------------------------------------------------

@@ -30,9 +30,8 @@ def health() -> tuple[bool, dict]:
     try:
         alive_since = now - timedelta(seconds=3 * settings.DOPLATFORM_HEARTBEAT_INTERVAL)
         workers = WorkerHeartbeat.objects.filter(last_seen__gte=alive_since).count()
-        oldest = Run.objects.filter(status=RunStatus.QUEUED, action__paused=False).aggregate(
-            oldest=Min("created_at")
-        )["oldest"]
+        queued = Run.objects.waiting(now).filter(status=RunStatus.QUEUED)
+        oldest = queued.aggregate(oldest=Min("created_at"))["oldest"]
     except DatabaseError:
         return False, {
             "status": "unavailable",

@@ -15,8 +15,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from . import operators
-from .models import EventKind, Job, OperatorEvent
-from .queries import RunFilters, filtered_runs
+from .filters import RunFilterSet
+from .models import EventKind, Job, OperatorEvent, Run
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,13 @@ VERBS = {EventKind.RETRIED: "retry", EventKind.RESOLVED: "resolve"}  # the jobs 
 
 
 def start_job(
-    kind: str, *, filters: RunFilters, user: AbstractBaseUser | None, note: str = ""
+    kind: str, *, filters: RunFilterSet, user: AbstractBaseUser | None, note: str = ""
 ) -> Job:
     """Record a bulk job over every failed run matching ``filters``; the worker runs it."""
     if kind not in VERBS:
         raise ValueError(f"bulk jobs retry or resolve, not {kind!r}")
     note = operators.require_note(VERBS[kind], note)
-    job = Job.objects.create(kind=kind, filters=filters.as_dict(), note=note, user=user)
+    job = Job.objects.create(kind=kind, filters=filters.params, note=note, user=user)
     total = _candidates(job).count()
     Job.objects.filter(pk=job.pk).update(total=total)
     job.total = total
@@ -72,10 +72,8 @@ def advance_job(job_id: int, chunk: int = CHUNK) -> int:
 
 
 def _candidates(job: Job) -> QuerySet:
-    filters = RunFilters(**{k: v for k, v in job.filters.items() if k in RunFilters.__slots__})
-    runs = operators.eligible(
-        VERBS[job.kind], filtered_runs(filters, failed=True, now=job.created_at)
-    )
+    filters = RunFilterSet(job.filters, failed=True, now=job.created_at)
+    runs = operators.eligible(VERBS[job.kind], Run.objects.failed().matching(filters))
     handled = OperatorEvent.objects.filter(
         run=OuterRef("pk"), kind=job.kind, created_at__gte=job.created_at
     )

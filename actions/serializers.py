@@ -212,4 +212,6 @@ class ActionSerializer(serializers.Serializer):
         help_text="Policy fields an operator overrode (the rest come from code).",
     )
     paused = serializers.BooleanField()
-    counts = StatusCountsSerializer(help_text="Runs by status.")
+    counts = StatusCountsSerializer(
+        help_text="Runs by status, each counted up to 10,000; refreshed every 15 seconds."
+    )

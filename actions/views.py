@@ -30,7 +30,9 @@ from django_htmx.middleware import HtmxDetails
 
 from . import jobs, operators, queries, rules
 from .errors import IllegalTransition
+from .filters import FAILED_STATUSES, RANGES, RunFilterSet
 from .models import Action, EventKind, IdempotencyRecord, Job, Run, RunStatus
+from .paging import PAGE_SIZE, keyset_page
 from .policy import overridden_fields
 from .registry import all_specs, effective_policy, find_spec
 
@@ -146,17 +148,17 @@ def run_failed(request: HtmxHttpRequest) -> TemplateResponse:
 
 
 def _runs_page(request: HtmxHttpRequest, *, failed: bool) -> TemplateResponse:
-    filters = queries.RunFilters.from_query(request.GET, failed=failed)
-    after = queries.Cursor.decode(request.GET.get("after", ""))
-    runs = queries.filtered_runs(filters, failed=failed)
+    filters = RunFilterSet(request.GET, failed=failed)  # invalid values are left out
+    runs = (Run.objects.failed() if failed else Run.objects.all()).matching(filters)
+    listed = runs.select_related("action").defer("inputs", "result", "resolution_note")
     context = {
         "failed_page": failed,
         "filters": filters,
-        "page": queries.keyset_page(runs, after),
+        "page": keyset_page(listed, filters.cursor, filters.limit or PAGE_SIZE),
         "count": queries.capped_count(runs),
         "groups": queries.failure_groups(filters) if failed else [],
-        "statuses": queries.FAILED_STATUSES if failed else RunStatus.values,
-        "ranges": list(queries.RANGES),
+        "statuses": FAILED_STATUSES if failed else RunStatus.values,
+        "ranges": list(RANGES),
         "action_names": [spec.name for spec in all_specs()],
         "list_url": request.path,
     }
@@ -312,7 +314,7 @@ def run_bulk(request: HtmxHttpRequest) -> HttpResponse:
         note = operators.require_note(op, request.POST.get("note", ""))
     except operators.MissingNote as error:
         return refuse(request, 400, f"Nothing done: {error.message}.")
-    filters = queries.RunFilters.from_query(request.POST, failed=True)
+    filters = RunFilterSet(request.POST, failed=True)
     all_matching = request.POST.get("all_matching") == "1"
     ids = _uuids(request.POST.getlist("ids"))[:MAX_SELECTED]
     if not all_matching and not ids:
@@ -322,7 +324,7 @@ def run_bulk(request: HtmxHttpRequest) -> HttpResponse:
         failed_url += f"?{filters.as_query()}"
 
     if request.POST.get("confirmed") != "1":
-        matching = operators.eligible(op, queries.filtered_runs(filters, failed=True))
+        matching = operators.eligible(op, Run.objects.failed().matching(filters))
         context = {
             "op": op,
             "note": note,

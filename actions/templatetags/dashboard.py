@@ -95,7 +95,7 @@ def query_with(filters, group) -> str:
 @register.filter
 def query_after(filters, cursor) -> str:
     """The query string of the page after ``cursor`` with the same filters."""
-    return filters.as_query(after=cursor.encode())
+    return filters.as_query(cursor=cursor.encode())
 
 
 @register.filter

@@ -3,7 +3,7 @@
 import pytest
 from django_q.models import OrmQ
 
-from actions import pause
+from actions import pause, queries
 from actions.models import Action, EventKind, OperatorEvent, RunStatus
 from actions.registry import all_specs
 from actions.submission import ensure_action
@@ -42,6 +42,17 @@ def test_the_list_reads_a_fixed_number_of_queries(as_viewer, django_assert_max_n
     with django_assert_max_num_queries(5):
         response = as_viewer.get("/api/actions/")
     assert len(response.json()) == len(all_specs())
+
+
+def test_counts_are_capped_and_cached_briefly(as_viewer, monkeypatch):
+    monkeypatch.setattr(queries, "STATUS_COUNT_CAP", 2)
+    for _ in range(3):
+        make_dead_run("test-final")
+    counts = as_viewer.get("/api/actions/test-final/").json()["counts"]
+    assert counts["dead"] == 2  # at least two: counting stops at the cap
+    make_run("test-final")
+    listed = {a["name"]: a for a in as_viewer.get("/api/actions/").json()}
+    assert listed["test-final"]["counts"]["queued"] == 0  # from the cache, for a few seconds
 
 
 def test_an_override_shows_in_the_effective_policy_and_is_named(as_viewer):

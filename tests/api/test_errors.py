@@ -78,7 +78,7 @@ def test_a_bug_is_a_json_500_under_api(as_viewer):
 
 @pytest.mark.parametrize("error", [OperationalError("down"), InterfaceError("closed")])
 def test_the_database_down_in_a_view_is_503_with_retry_after(as_viewer, error):
-    with mock.patch("actions.api.status_counts", side_effect=error):
+    with mock.patch("actions.api.action_counts", side_effect=error):
         response = as_viewer.get("/api/actions/")
     assert response.status_code == 503
     assert error_of(response) == "service_unavailable"
