@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from .api_errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
+from .api.errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
 
 # Room for the envelope (``{"inputs": …}``) and for a body that is not yet canonical.
 BODY_SLACK_BYTES = 64 * 1024

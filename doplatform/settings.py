@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "actions.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "actions.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "doplatform API",

@@ -7,7 +7,7 @@ signed-in user without the permission, 403.
 
 from rest_framework.permissions import BasePermission
 
-from . import rules
+from .. import rules
 
 
 def requires(verb: str) -> type[BasePermission]:

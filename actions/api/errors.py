@@ -1,8 +1,9 @@
 """Every error under /api/ is ``{"error": code, "message": text, "details": …}``.
 
-``exception_handler`` is DRF's hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``);
-``page_not_found`` and ``server_error`` are Django's ``handler404``/``handler500``, JSON
-under /api/ and Django's own pages elsewhere.
+The one place that turns error codes into HTTP statuses. ``exception_handler`` is DRF's
+hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``); ``page_not_found`` and
+``server_error`` are Django's ``handler404``/``handler500``, JSON under /api/ and
+Django's own pages elsewhere.
 """
 
 import sys
@@ -15,7 +16,24 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from .errors import DoplatformError
+from ..errors import DoplatformError
+
+
+class InvalidJSON(DoplatformError):
+    code = "invalid_json"
+
+
+class InvalidBody(DoplatformError):
+    code = "invalid_body"
+
+
+class InvalidQuery(DoplatformError):
+    code = "invalid_query"
+
+
+class NotFound(DoplatformError):
+    code = "not_found"
+
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 5
@@ -120,6 +138,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     message, details = _describe(exc)
     set_rollback()
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any unknown URL under /api/: JSON, never a redirect or an HTML page."""
+    hint = "" if request.path.endswith("/") else " (API URLs end with a slash)"
+    return error_response("not_found", f"nothing at {request.path}{hint}")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from . import rules
-from .models import AttemptOutcome, EventKind, Run, RunStatus
-from .policy import POLICY_FIELDS
+from .. import rules
+from ..models import AttemptOutcome, EventKind, Run, RunStatus
+from ..policy import POLICY_FIELDS
 
 
 class ErrorSerializer(serializers.Serializer):
