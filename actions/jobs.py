@@ -21,7 +21,8 @@ from .models import EventKind, Job, OperatorEvent, Run
 log = logging.getLogger(__name__)
 
 CHUNK = 200
-VERBS = {EventKind.RETRIED: "retry", EventKind.RESOLVED: "resolve"}  # the jobs there are
+KINDS = {"retry": EventKind.RETRIED, "resolve": EventKind.RESOLVED}  # the jobs there are
+VERBS = {kind: verb for verb, kind in KINDS.items()}
 
 
 def start_job(

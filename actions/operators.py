@@ -60,6 +60,14 @@ class Applied:
     skipped: list[IllegalTransition] = field(default_factory=list)
 
 
+def operate(verb: str, run: Run, user: AbstractBaseUser | None, note: str = "") -> Run:
+    """``retry``, ``resolve`` or ``cancel`` one run, by name."""
+    operations = {"retry": retry, "resolve": resolve, "cancel": cancel}  # looked up now
+    if verb not in operations:
+        raise ValueError(f"operators retry, resolve or cancel runs, not {verb!r}")
+    return operations[verb](run, user, note)
+
+
 def apply(
     verb: str, candidates: Iterable[Run], user: AbstractBaseUser | None, note: str = ""
 ) -> Applied:
@@ -70,13 +78,12 @@ def apply(
     was faster) is skipped, not an error; a missing note refuses them all, before any.
     """
     if verb not in ALLOWED_FROM:
-        raise ValueError(f"operators apply retry, resolve or cancel, not {verb!r}")
+        raise ValueError(f"operators retry, resolve or cancel runs, not {verb!r}")
     note = require_note(verb, note)
-    operation = {"retry": retry, "resolve": resolve, "cancel": cancel}[verb]  # looked up now
     applied = Applied()
     for run in candidates:
         try:
-            operation(run, user, note)
+            operate(verb, run, user, note)
         except IllegalTransition as refusal:
             applied.skipped.append(refusal)
         else:

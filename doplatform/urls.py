@@ -10,7 +10,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
     path("api/", include("actions.api.urls")),
-    path("", include("actions.urls")),
+    path("", include("actions.views.urls")),
 ]
 
 # JSON under /api/, Django's own pages elsewhere.
