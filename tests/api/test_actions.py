@@ -1,9 +1,8 @@
 """GET /api/actions/ and /api/actions/<name>/; POST /api/actions/<name>/pause|resume/."""
 
 import pytest
-from django_q.models import OrmQ
 
-from actions import pause, queries
+from actions import pause, queries, queue
 from actions.models import Action, EventKind, OperatorEvent, RunStatus
 from actions.registry import all_specs
 from actions.submission import ensure_action
@@ -96,9 +95,9 @@ def test_resume_enqueues_the_runs_that_waited(as_operator, operator):
     pause("test-noop", operator)
     waiting = as_operator.post("/api/actions/test-noop/runs/", {"inputs": {}}, format="json")
     assert waiting.json()["action_paused"] is True
-    enqueued = OrmQ.objects.count()
+    enqueued = queue.size()
     as_operator.post("/api/actions/test-noop/resume/")
-    assert OrmQ.objects.count() == enqueued + 1
+    assert queue.size() == enqueued + 1
     assert as_operator.get(waiting["Location"]).json()["action_paused"] is False
 
 
