@@ -25,11 +25,11 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from .models import Run, RunStatus
+from .models import FAILED, Run, RunStatus
 from .paging import MAX_PAGE_SIZE, Cursor
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
-FAILED_STATUSES = [RunStatus.RETRYING, RunStatus.DEAD]  # the order of run_failed_idx
+FAILED_STATUSES = list(FAILED)  # what the failed lists offer
 ALIASES = {"after": "cursor"}  # older names, still understood
 
 

@@ -52,6 +52,7 @@ class RunStatus(models.TextChoices):
 
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.RESOLVED, RunStatus.CANCELLED})
 CLOSED = frozenset({RunStatus.SUCCEEDED, RunStatus.RESOLVED, RunStatus.CANCELLED})
+FAILED = (RunStatus.RETRYING, RunStatus.DEAD)  # the predicate of run_failed_idx, in its order
 
 
 class RunQuerySet(models.QuerySet):
@@ -59,7 +60,7 @@ class RunQuerySet(models.QuerySet):
 
     def failed(self) -> "RunQuerySet":
         """Retrying and dead runs: exactly the predicate of ``run_failed_idx``."""
-        return self.filter(status__in=[RunStatus.RETRYING, RunStatus.DEAD])
+        return self.filter(status__in=FAILED)
 
     def waiting(self, now: datetime) -> "RunQuerySet":
         """Runs that may start now and have not: queued, or retrying and due, of an action

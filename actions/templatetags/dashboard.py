@@ -57,6 +57,12 @@ def short_id(value) -> str:
 
 
 @register.filter
+def may(user, verb: str) -> bool:
+    """Whether ``user`` holds the permission to ``verb`` (``rules.user_may``)."""
+    return rules.user_may(user, verb)
+
+
+@register.filter
 def allows(run, verb: str) -> bool:
     """Whether ``run``'s status lets an operator ``verb`` it (retry, resolve, cancel)."""
     return operators.allows(run, verb)
