@@ -7,36 +7,29 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from . import operators, queue, registry
+from . import operators, queue, registry, rules
 from .conf import app_settings
-from .errors import IllegalTransition
 from .models import Action, Attempt, OperatorEvent, Run
+from .policy import POLICY_FIELDS
 
 
 class ActionForm(ModelForm):
     class Meta:
         model = Action
-        fields = ["max_attempts", "backoff_base", "backoff_max", "timeout"]
+        fields = list(POLICY_FIELDS)
 
     def clean(self):
         data = super().clean()
-        spec = registry.find_spec(self.instance.name)
-        if spec is None:
+        if registry.find_spec(self.instance.name) is None:
             return data
-        overrides = {k: data.get(k) for k in self.Meta.fields}
         try:
-            policy = spec.policy.with_overrides(**overrides)
+            policy = registry.effective_policy(self.instance.name, data)
         except ValueError as error:
             raise ValidationError(str(error)) from None
         # django-q2 must never cut or redeliver a live attempt (DESIGN.md, guarantee 3).
-        limit = queue.redelivery_limit()
-        if policy.lease_seconds >= limit:
-            raise ValidationError(
-                {
-                    "timeout": f"timeout plus grace ({policy.lease_seconds} s) must stay below "
-                    f"{limit} s, or the queue could deliver a live attempt twice"
-                }
-            )
+        problem = queue.lease_problem(policy.lease_seconds)
+        if problem is not None:
+            raise ValidationError({"timeout": problem})
         return data
 
 
@@ -51,10 +44,7 @@ class ActionAdmin(admin.ModelAdmin):
         "description",
         "paused",
         "code_policy",
-        "max_attempts",
-        "backoff_base",
-        "backoff_max",
-        "timeout",
+        *POLICY_FIELDS,
         "inputs_schema",
     ]
     actions = ["pause_actions", "resume_actions"]
@@ -67,11 +57,9 @@ class ActionAdmin(admin.ModelAdmin):
 
     @admin.display(description="effective policy")
     def policy(self, obj: Action) -> str:
-        spec = registry.find_spec(obj.name)
-        if spec is None:
+        if registry.find_spec(obj.name) is None:
             return "no handler in this deployment"
-        p = obj.effective_policy(spec.policy)
-        return f"{p.max_attempts} attempts, backoff {p.backoff_base}-{p.backoff_max} s, timeout {p.timeout} s"
+        return str(registry.effective_policy(obj.name, obj))
 
     @admin.display(description="policy in code")
     def code_policy(self, obj: Action) -> str:
@@ -99,7 +87,7 @@ class ActionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Resumed {len(queryset)} action(s).")
 
     def has_pause_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.pause_action")
+        return rules.user_may(request.user, "pause")
 
 
 class AttemptInline(admin.TabularInline):
@@ -166,18 +154,14 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected runs (retrying or dead)", permissions=["retry"])
     def retry_runs(self, request: HttpRequest, queryset: QuerySet[Run]) -> None:
-        self._apply(
-            request,
-            queryset,
-            lambda run: operators.retry(run, request.user, note="from the admin"),
-            "Retried",
-        )
+        self._apply(request, "retry", queryset, "from the admin", "Retried")
 
     @admin.action(description="Resolve selected dead runs", permissions=["resolve"])
     def resolve_runs(self, request: HttpRequest, queryset: QuerySet[Run]):
         """Asks for the note first: resolving says how the runs were settled."""
-        note = request.POST.get("note", "").strip()
-        if not note:
+        try:
+            self._apply(request, "resolve", queryset, request.POST.get("note", ""), "Resolved")
+        except operators.MissingNote:
             context = {
                 **self.admin_site.each_context(request),
                 "title": "Resolve dead runs",
@@ -187,31 +171,19 @@ class RunAdmin(admin.ModelAdmin):
                 "missing": "note" in request.POST,
             }
             return TemplateResponse(request, "admin/actions/run/resolve.html", context)
-        self._apply(
-            request,
-            queryset,
-            lambda run: operators.resolve(run, request.user, note=note),
-            "Resolved",
-        )
         return None
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.retry_run")
+        return rules.user_may(request.user, "retry")
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("actions.resolve_run")
+        return rules.user_may(request.user, "resolve")
 
-    def _apply(self, request, queryset, operation, verb: str) -> None:
-        done, refused = 0, []
-        for run in queryset.select_related("action"):
-            try:
-                operation(run)
-                done += 1
-            except IllegalTransition as error:
-                refused.append(error.message)
-        self.message_user(request, f"{verb} {done} run(s).")
-        for message in refused[:10]:
-            self.message_user(request, message, level=messages.WARNING)
+    def _apply(self, request, verb: str, queryset, note: str, done_verb: str) -> None:
+        applied = operators.apply(verb, queryset.select_related("action"), request.user, note)
+        self.message_user(request, f"{done_verb} {applied.done} run(s).")
+        for refusal in applied.skipped[:10]:
+            self.message_user(request, refusal.message, level=messages.WARNING)
 
 
 if not app_settings.SHOW_ENGINE_ADMIN:

@@ -112,7 +112,7 @@ def rest_framework(**overrides: Any) -> dict[str, Any]:
         ],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-        "EXCEPTION_HANDLER": "actions.api_errors.exception_handler",
+        "EXCEPTION_HANDLER": "actions.api.errors.exception_handler",
     } | overrides
 
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import queue, runs
 from .conf import app_settings
-from .models import Run, RunStatus, WorkerHeartbeat
+from .models import Run, WorkerHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -45,33 +44,20 @@ def dispatch_once() -> DispatchReport:
 
 def enqueue_due_retries() -> int:
     now = timezone.now()
-    due = Run.objects.filter(
-        enqueued_at__isnull=True,
-        status=RunStatus.RETRYING,
-        next_attempt_at__lte=now,
-        action__paused=False,
-    )
-    return _enqueue(due, RunStatus.RETRYING, now)
+    return _enqueue(Run.objects.due_retries(now), now)
 
 
 def reenqueue_stale() -> int:
     now = timezone.now()
-    waiting = Run.objects.filter(
-        status__in=[RunStatus.QUEUED, RunStatus.RETRYING], action__paused=False
-    ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
-
-    def enqueued_before(moment):
-        return waiting.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=moment))
-
     stale_before = now - timedelta(seconds=app_settings.REENQUEUE_AFTER)
-    if not enqueued_before(stale_before).exists():
+    if not Run.objects.stale_enqueues(stale_before, now).exists():
         return 0
     # A backlog is not a loss: a run enqueued after the oldest task still waiting in the
     # queue may simply not have been reached yet.
     oldest_waiting = queue.oldest_waiting_enqueue()
     if oldest_waiting is not None:
         stale_before = min(stale_before, oldest_waiting)
-    count = _enqueue(enqueued_before(stale_before), None, now)
+    count = _enqueue(Run.objects.stale_enqueues(stale_before, now), now)
     if count:
         log.info("re-enqueued %s runs whose enqueue looked lost", count)
     return count
@@ -79,26 +65,17 @@ def reenqueue_stale() -> int:
 
 def expire_leases() -> int:
     now = timezone.now()
-    expired = Run.objects.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
     count = 0
-    for run in _pick(expired.select_related("action")):
+    for run in _pick(Run.objects.expired_leases(now).select_related("action")):
         if runs.expire_lease(run, policy=run.action.policy, now=now):
             count += 1
             log.warning("run %s: attempt %s lost (worker %s)", run.pk, run.attempts, run.worker)
     return count
 
 
-def _enqueue(candidates, expected_status: str | None, now) -> int:
-    count = 0
+def _enqueue(candidates, now) -> int:
     with transaction.atomic():
-        for run in _pick(candidates.select_related("action")):
-            changed = Run.objects.filter(
-                pk=run.pk, status=run.status, enqueued_at=run.enqueued_at
-            ).update(enqueued_at=now)
-            if changed:
-                queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
-                count += 1
-    return count
+        return sum(runs.enqueue(run, now=now) for run in _pick(candidates.select_related("action")))
 
 
 def _pick(queryset) -> list[Run]:

@@ -8,18 +8,16 @@ from django.utils import timezone
 
 from .conf import app_settings
 from .models import Action, Run, RunStatus, WorkerHeartbeat
-from .registry import all_specs
+from .registry import all_specs, effective_policy
 
 
 def longest_lease() -> int:
     """The longest effective timeout plus grace over every action, overrides included."""
-    overrides = {a.name: a for a in Action.objects.all()}
-    leases = [0]
-    for spec in all_specs():
-        row = overrides.get(spec.name)
-        policy = row.effective_policy(spec.policy) if row else spec.policy
-        leases.append(policy.lease_seconds)
-    return max(leases)
+    rows = Action.objects.in_bulk()
+    leases = [
+        effective_policy(spec.name, rows.get(spec.name)).lease_seconds for spec in all_specs()
+    ]
+    return max(leases, default=0)
 
 
 def health() -> tuple[bool, dict]:
@@ -32,9 +30,8 @@ def health() -> tuple[bool, dict]:
     try:
         alive_since = now - timedelta(seconds=3 * app_settings.HEARTBEAT_INTERVAL)
         workers = WorkerHeartbeat.objects.filter(last_seen__gte=alive_since).count()
-        oldest = Run.objects.filter(status=RunStatus.QUEUED, action__paused=False).aggregate(
-            oldest=Min("created_at")
-        )["oldest"]
+        queued = Run.objects.waiting(now).filter(status=RunStatus.QUEUED)
+        oldest = queued.aggregate(oldest=Min("created_at"))["oldest"]
     except DatabaseError:
         return False, {
             "status": "unavailable",

@@ -15,25 +15,24 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from . import operators
-from .errors import IllegalTransition
-from .models import EventKind, Job, OperatorEvent, Run, RunStatus
-from .queries import RunFilters, filtered_runs
+from .filters import RunFilterSet
+from .models import EventKind, Job, OperatorEvent, Run
 
 log = logging.getLogger(__name__)
 
 CHUNK = 200
-JOB_KINDS = (EventKind.RETRIED, EventKind.RESOLVED)
+KINDS = {"retry": EventKind.RETRIED, "resolve": EventKind.RESOLVED}  # the jobs there are
+VERBS = {kind: verb for verb, kind in KINDS.items()}
 
 
 def start_job(
-    kind: str, *, filters: RunFilters, user: AbstractBaseUser | None, note: str = ""
+    kind: str, *, filters: RunFilterSet, user: AbstractBaseUser | None, note: str = ""
 ) -> Job:
     """Record a bulk job over every failed run matching ``filters``; the worker runs it."""
-    if kind not in JOB_KINDS:
+    if kind not in VERBS:
         raise ValueError(f"bulk jobs retry or resolve, not {kind!r}")
-    if kind == EventKind.RESOLVED and not note.strip():
-        raise operators.MissingNote("resolving runs needs a note saying how they were settled")
-    job = Job.objects.create(kind=kind, filters=filters.as_dict(), note=note.strip(), user=user)
+    note = operators.require_note(VERBS[kind], note)
+    job = Job.objects.create(kind=kind, filters=filters.params, note=note, user=user)
     total = _candidates(job).count()
     Job.objects.filter(pk=job.pk).update(total=total)
     job.total = total
@@ -66,31 +65,16 @@ def advance_job(job_id: int, chunk: int = CHUNK) -> int:
         if not runs:
             Job.objects.filter(pk=job.pk).update(finished_at=timezone.now())
             return 0
-        done = skipped = 0
-        for run in runs:
-            try:
-                _apply(job, run)
-            except IllegalTransition:
-                skipped += 1
-            else:
-                done += 1
+        applied = operators.apply(VERBS[job.kind], runs, job.user, job.note)
+        done, skipped = applied.done, len(applied.skipped)
         Job.objects.filter(pk=job.pk).update(done=F("done") + done, skipped=F("skipped") + skipped)
     log.info("job %s: %s %s runs, skipped %s", job.pk, job.kind, done, skipped)
     return done + skipped
 
 
-def _apply(job: Job, run: Run) -> None:
-    if job.kind == EventKind.RETRIED:
-        operators.retry(run, job.user, note=job.note)
-    else:
-        operators.resolve(run, job.user, note=job.note)
-
-
 def _candidates(job: Job) -> QuerySet:
-    filters = RunFilters(**{k: v for k, v in job.filters.items() if k in RunFilters.__slots__})
-    runs = filtered_runs(filters, failed=True, now=job.created_at)
-    if job.kind == EventKind.RESOLVED:
-        runs = runs.filter(status=RunStatus.DEAD)  # only dead runs can be resolved
+    filters = RunFilterSet(job.filters, failed=True, now=job.created_at)
+    runs = operators.eligible(VERBS[job.kind], Run.objects.failed().matching(filters))
     handled = OperatorEvent.objects.filter(
         run=OuterRef("pk"), kind=job.kind, created_at__gte=job.created_at
     )

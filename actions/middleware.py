@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .api_errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
+from .api.errors import API_PREFIX, DATABASE_DOWN, database_down, error_response
 from .conf import app_settings
 
 # Room for the envelope (``{"inputs": …}``) and for a body that is not yet canonical.

@@ -1,4 +1,5 @@
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
@@ -33,19 +34,10 @@ class Action(models.Model):
 
     @property
     def policy(self) -> RetryPolicy:
-        """The policy in force: the code's, with this row's overrides."""
-        from .registry import find_spec
+        """The policy in force: ``registry.effective_policy`` of this row."""
+        from .registry import effective_policy
 
-        spec = find_spec(self.name)
-        return self.effective_policy(spec.policy if spec else RetryPolicy())
-
-    def effective_policy(self, code_policy: RetryPolicy) -> RetryPolicy:
-        return code_policy.with_overrides(
-            max_attempts=self.max_attempts,
-            backoff_base=self.backoff_base,
-            backoff_max=self.backoff_max,
-            timeout=self.timeout,
-        )
+        return effective_policy(self.name, self)
 
 
 class RunStatus(models.TextChoices):
@@ -60,11 +52,57 @@ class RunStatus(models.TextChoices):
 
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.RESOLVED, RunStatus.CANCELLED})
 CLOSED = frozenset({RunStatus.SUCCEEDED, RunStatus.RESOLVED, RunStatus.CANCELLED})
+FAILED = (RunStatus.RETRYING, RunStatus.DEAD)  # the predicate of run_failed_idx, in its order
 
 
 class RunQuerySet(models.QuerySet):
+    """The reads of runs that the dispatcher, the dashboard, the API and the jobs share."""
+
     def failed(self) -> "RunQuerySet":
-        return self.filter(status__in=[RunStatus.RETRYING, RunStatus.DEAD])
+        """Retrying and dead runs: exactly the predicate of ``run_failed_idx``."""
+        return self.filter(status__in=FAILED)
+
+    def waiting(self, now: datetime) -> "RunQuerySet":
+        """Runs that may start now and have not: queued, or retrying and due, of an action
+        that is not paused (``run_due_idx``)."""
+        return self.filter(
+            status__in=[RunStatus.QUEUED, RunStatus.RETRYING], action__paused=False
+        ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
+
+    def due_retries(self, now: datetime) -> "RunQuerySet":
+        """Retrying runs that are due and not handed to the queue yet (``run_due_idx``)."""
+        return self.filter(
+            status=RunStatus.RETRYING,
+            next_attempt_at__lte=now,
+            enqueued_at__isnull=True,
+            action__paused=False,
+        )
+
+    def expired_leases(self, now: datetime) -> "RunQuerySet":
+        """Running runs whose worker has not finished within the lease (``run_due_idx``)."""
+        return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
+
+    def stale_enqueues(self, before: datetime, now: datetime) -> "RunQuerySet":
+        """Waiting runs never handed to the queue, or handed over before ``before``."""
+        return self.waiting(now).filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=before))
+
+    def matching(self, filters) -> "RunQuerySet":
+        """These runs narrowed by a bound ``filters.RunFilterSet``, newest first.
+
+        Without an action this reads ``run_created_idx`` (created_at, id); with one,
+        ``run_action_created_idx``; failed runs read the partial ``run_failed_idx``.
+        """
+        return filters.filter_queryset(self).order_by("-created_at", "-id")
+
+    def page_after(self, cursor) -> "RunQuerySet":
+        """Runs strictly after ``cursor`` (a ``paging.Cursor``) in newest-first order.
+
+        The redundant ``created_at <= cursor`` bound lets the index scan start at the
+        cursor instead of filtering every newer row.
+        """
+        return self.filter(created_at__lte=cursor.created_at).filter(
+            Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+        )
 
 
 class Run(models.Model):

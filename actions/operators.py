@@ -5,26 +5,90 @@ each checks nothing about permissions (callers do) and records who did what.
 """
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from . import queue
+from . import runs
 from .errors import DoplatformError, IllegalTransition
 from .models import Action, EventKind, OperatorEvent, Run, RunStatus
 from .registry import get_spec
 from .runs import after_transition
 from .submission import ensure_action
 
-RETRYABLE_BY_HAND = (RunStatus.RETRYING, RunStatus.DEAD)
-CANCELLABLE = (RunStatus.QUEUED, RunStatus.RETRYING)
+# The statuses each change by hand starts from: enforced here, and read by the buttons
+# and the bulk actions so that they offer only what would succeed.
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "retry": (RunStatus.RETRYING, RunStatus.DEAD),
+    "resolve": (RunStatus.DEAD,),
+    "cancel": (RunStatus.QUEUED, RunStatus.RETRYING),
+}
 RESUME_CHUNK = 500
 
 
 class MissingNote(DoplatformError):
-    code = "invalid_body"
+    code = "note_required"
+
+
+def allows(run: Run, verb: str) -> bool:
+    """Whether ``run``'s status lets an operator ``verb`` it (retry, resolve, cancel)."""
+    return run.status in ALLOWED_FROM[verb]
+
+
+def eligible(verb: str, candidates: QuerySet) -> QuerySet:
+    """The runs among ``candidates`` that ``verb`` applies to (only dead runs are resolved)."""
+    return candidates.filter(status__in=ALLOWED_FROM[verb])
+
+
+def require_note(verb: str, note: str | None) -> str:
+    """The note, stripped; resolving needs one, saying how the run was settled."""
+    note = (note or "").strip()
+    if verb == "resolve" and not note:
+        raise MissingNote("resolving needs a note saying how the run was settled")
+    return note
+
+
+@dataclass
+class Applied:
+    """What ``apply`` did: how many runs changed, and why the others were skipped."""
+
+    done: int = 0
+    skipped: list[IllegalTransition] = field(default_factory=list)
+
+
+def operate(verb: str, run: Run, user: AbstractBaseUser | None, note: str = "") -> Run:
+    """``retry``, ``resolve`` or ``cancel`` one run, by name."""
+    operations = {"retry": retry, "resolve": resolve, "cancel": cancel}  # looked up now
+    if verb not in operations:
+        raise ValueError(f"operators retry, resolve or cancel runs, not {verb!r}")
+    return operations[verb](run, user, note)
+
+
+def apply(
+    verb: str, candidates: Iterable[Run], user: AbstractBaseUser | None, note: str = ""
+) -> Applied:
+    """Retry, resolve or cancel many runs, each in its own transaction.
+
+    The dashboard's bulk actions, the admin's actions and the background jobs all come
+    here. A run in a status the verb does not start from (or no longer: someone else
+    was faster) is skipped, not an error; a missing note refuses them all, before any.
+    """
+    if verb not in ALLOWED_FROM:
+        raise ValueError(f"operators retry, resolve or cancel runs, not {verb!r}")
+    note = require_note(verb, note)
+    applied = Applied()
+    for run in candidates:
+        try:
+            operate(verb, run, user, note)
+        except IllegalTransition as refusal:
+            applied.skipped.append(refusal)
+        else:
+            applied.done += 1
+    return applied
 
 
 def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str = "") -> Run:
@@ -33,32 +97,29 @@ def retry(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str =
     with transaction.atomic():
         _transition(
             run,
-            expected=RETRYABLE_BY_HAND,
+            expected=ALLOWED_FROM["retry"],
             verb="retry",
             status=RunStatus.QUEUED,
             budget_start=F("attempts"),  # what the run has spent by now, not when it was read
             next_attempt_at=None,
             finished_at=None,
-            enqueued_at=None if run.action.paused else timezone.now(),
+            enqueued_at=None,
         )
         _record(EventKind.RETRIED, run=run, user=user, note=note)
-        if not run.action.paused:
-            queue.enqueue(run.pk, backstop=run.action.policy.backstop_seconds)
+        runs.enqueue(run, now=timezone.now())
     run.refresh_from_db(fields=["attempts", "budget_start"])
     return run
 
 
 def resolve(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str) -> Run:
     """``dead → resolved``: an operator settled it by other means; the note says how."""
-    note = (note or "").strip()
-    if not note:
-        raise MissingNote("resolving a run needs a note saying how it was settled")
+    note = require_note("resolve", note)
     run = _get_run(run)
     now = timezone.now()
     with transaction.atomic():
         _transition(
             run,
-            expected=(RunStatus.DEAD,),
+            expected=ALLOWED_FROM["resolve"],
             verb="resolve",
             status=RunStatus.RESOLVED,
             resolved_by=user,
@@ -76,7 +137,7 @@ def cancel(run: Run | str | uuid.UUID, user: AbstractBaseUser | None, note: str 
     with transaction.atomic():
         _transition(
             run,
-            expected=CANCELLABLE,
+            expected=ALLOWED_FROM["cancel"],
             verb="cancel",
             status=RunStatus.CANCELLED,
             finished_at=timezone.now(),
@@ -117,20 +178,18 @@ def enqueue_waiting(action: Action) -> int:
     count = 0
     last = None
     while True:
-        ids = Run.objects.filter(action=action, status=RunStatus.QUEUED).order_by("pk")
+        waiting = Run.objects.filter(action=action, status=RunStatus.QUEUED).order_by("pk")
         if last is not None:
-            ids = ids.filter(pk__gt=last)
-        chunk = list(ids.values_list("pk", flat=True)[:RESUME_CHUNK])
+            waiting = waiting.filter(pk__gt=last)
+        chunk = list(waiting.only("pk", "status", "enqueued_at")[:RESUME_CHUNK])
         if not chunk:
             return count
+        now = timezone.now()
         with transaction.atomic():
-            Run.objects.filter(pk__in=chunk, status=RunStatus.QUEUED).update(
-                enqueued_at=timezone.now()
-            )
-            for run_id in chunk:
-                queue.enqueue(run_id, backstop=action.policy.backstop_seconds)
-        count += len(chunk)
-        last = chunk[-1]
+            for run in chunk:
+                run.action = action  # known, and not paused any more
+                count += runs.enqueue(run, now=now)
+        last = chunk[-1].pk
 
 
 def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) -> None:
@@ -142,8 +201,8 @@ def _transition(run: Run, *, expected: tuple[str, ...], verb: str, **changes) ->
             f"cannot {verb} run {run.pk}: it is {current}, and only {allowed} runs can be",
             details={"run_id": str(run.pk), "status": current, "expected": list(expected)},
         )
-    for field, value in changes.items():
-        setattr(run, field, value)
+    for name, value in changes.items():
+        setattr(run, name, value)
 
 
 def _record(

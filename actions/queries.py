@@ -1,35 +1,30 @@
-"""Read-side queries for the dashboard, shaped to stay fast at millions of runs.
+"""Counts and aggregates for the dashboard and the API, shaped to stay fast at millions of runs.
 
-Lists are keyset pages on ``(created_at, id)`` (never OFFSET), counts are capped
-("1,000+") instead of a full-table ``COUNT(*)``, and aggregates are limited to a time
-window and cached for a few seconds. Each query names the index that serves it.
+Counts are capped ("1,000+") instead of a full-table ``COUNT(*)``, and aggregates are
+limited to a time window and cached for a few seconds. Each query names the index that
+serves it. Lists are keyset pages (``paging``) of ``RunQuerySet.matching`` (``filters``).
 """
 
 import math
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, TruncHour, TruncMinute
-from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from .models import Run, RunStatus
+from .filters import RunFilterSet
+from .models import Action, Run, RunStatus
 
-PAGE_SIZE = 50
 COUNT_CAP = 1000
 STATUS_COUNT_CAP = 10_000
 CACHE_SECONDS = 15
-FAILED_STATUSES = [RunStatus.RETRYING, RunStatus.DEAD]  # the order of run_failed_idx
 FAILING = {RunStatus.RETRYING, RunStatus.DEAD, RunStatus.RESOLVED}
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
 P95_SAMPLE = 5000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # --- counts -----------------------------------------------------------------------
@@ -59,122 +54,34 @@ def capped_count(queryset: QuerySet, cap: int | None = None) -> CappedCount:
     return CappedCount(queryset.order_by().values("pk")[: cap + 1].count(), cap)
 
 
-# --- filters and keyset pages -------------------------------------------------------
+class CountUpTo(Subquery):
+    """``capped_count`` as an expression: the rows of a sliced subquery, counted."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) capped)"
+    output_field = IntegerField()
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """The last row of a page: the next page starts strictly after it."""
+def action_counts() -> dict[str, dict[str, CappedCount]]:
+    """Runs of each action by status, each capped, in one statement; cached briefly."""
 
-    created_at: datetime
-    id: uuid.UUID
+    def compute() -> dict[str, dict[str, CappedCount]]:
+        cap = STATUS_COUNT_CAP
+        counts = {
+            status: CountUpTo(
+                Run.objects.filter(
+                    action_id=OuterRef("name"), status=status
+                )  # run_action_created_idx
+                .order_by()
+                .values("pk")[: cap + 1]
+            )
+            for status in RunStatus.values
+        }
+        return {
+            row.pop("name"): {status: CappedCount(n, cap) for status, n in row.items()}
+            for row in Action.objects.order_by().values("name").annotate(**counts)
+        }
 
-    def encode(self) -> str:
-        micros = (self.created_at - EPOCH) // timedelta(microseconds=1)
-        return f"{micros}.{self.id.hex}"
-
-    @classmethod
-    def decode(cls, value: str) -> "Cursor | None":
-        try:
-            micros, hex_id = value.split(".", 1)
-            return cls(EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id))
-        except (ValueError, OverflowError):
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class RunFilters:
-    """What the operator asked to see; always round-trips through the URL."""
-
-    status: str = ""
-    action: str = ""
-    since: str = ""
-    q: str = ""
-    code: str = ""
-
-    @classmethod
-    def from_query(cls, query: QueryDict, *, failed: bool = False) -> "RunFilters":
-        statuses = FAILED_STATUSES if failed else RunStatus.values
-        status = query.get("status", "")
-        since = query.get("since", "")
-        return cls(
-            status=status if status in statuses else "",
-            action=query.get("action", "").strip()[:100],
-            since=since if since in RANGES else "",
-            q=query.get("q", "").strip()[:255],
-            code=query.get("code", "").strip()[:100] if failed else "",
-        )
-
-    def as_dict(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in self.__slots__ if getattr(self, name)}
-
-    def as_query(self, **changes: str) -> str:
-        values = {**self.as_dict(), **changes}
-        return urlencode({k: v for k, v in values.items() if v})
-
-    @property
-    def active(self) -> bool:
-        return bool(self.as_dict())
-
-
-def filtered_runs(filters: RunFilters, *, failed: bool = False, now=None) -> QuerySet:
-    """Runs matching ``filters``, newest first.
-
-    Without an action this reads ``run_created_idx`` (created_at, id); with one,
-    ``run_action_created_idx``; the failed page reads the partial ``run_failed_idx``
-    (its ``status IN ('retrying', 'dead')`` must match the index predicate exactly).
-    """
-    runs = Run.objects.failed() if failed else Run.objects.all()
-    if filters.status:
-        runs = runs.filter(status=filters.status)
-    if filters.action:
-        runs = runs.filter(action_id=filters.action)
-    if filters.since:
-        runs = runs.filter(created_at__gte=(now or timezone.now()) - RANGES[filters.since])
-    if filters.code:
-        runs = runs.filter(error__code=filters.code)
-    if filters.q:
-        runs = runs.filter(search_condition(filters.q))
-    return runs.order_by("-created_at", "-id")
-
-
-def search_condition(text: str) -> Q:
-    """A run id finds that run; anything else is an idempotency key (``run_key_idx``)."""
-    try:
-        return Q(pk=uuid.UUID(text)) | Q(idempotency_key=text)
-    except ValueError:
-        return Q(idempotency_key=text)
-
-
-def older_than(runs: QuerySet, cursor: Cursor) -> QuerySet:
-    """Rows strictly after ``cursor`` in newest-first order."""
-    return runs.filter(created_at__lte=cursor.created_at).filter(
-        Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    rows: list[Run]
-    next_cursor: Cursor | None
-    is_first: bool
-
-
-def keyset_page(runs: QuerySet, after: Cursor | None = None, size: int = PAGE_SIZE) -> Page:
-    """One page of ``runs`` (ordered newest first) starting after ``after``.
-
-    The redundant ``created_at <= cursor`` bound lets the index scan start at the
-    cursor instead of filtering every newer row, so page 1,000 costs what page 1 does.
-    """
-    if after is not None:
-        runs = older_than(runs, after)
-    rows = list(
-        runs.select_related("action").defer("inputs", "result", "resolution_note")[: size + 1]
-    )
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = Cursor(rows[-1].created_at, rows[-1].id) if more else None
-    return Page(rows=rows, next_cursor=next_cursor, is_first=after is None)
+    return cache.get_or_set("actions:action-counts", compute, CACHE_SECONDS)
 
 
 # --- the failed page's groups --------------------------------------------------------
@@ -187,17 +94,18 @@ class FailureGroup:
     count: int
 
 
-def failure_groups(filters: RunFilters, limit: int = 30) -> list[FailureGroup]:
+def failure_groups(filters: RunFilterSet, limit: int = 30) -> list[FailureGroup]:
     """Retrying and dead runs per (action, error code), largest first; cached briefly.
 
     Groups ignore the code filter so every code stays one click away.
     """
-    scope = RunFilters(status=filters.status, action=filters.action, since=filters.since)
-    key = f"dashboard:failure-groups:{scope.as_query()}:{limit}"
+    scope = {name: value for name, value in filters.params.items() if name != "code"}
+    key = f"dashboard:failure-groups:{urlencode(scope, doseq=True)}:{limit}"
 
     def compute() -> list[FailureGroup]:
         rows = (
-            filtered_runs(scope, failed=True)
+            Run.objects.failed()
+            .matching(RunFilterSet(scope, failed=True))
             .order_by()
             .values("action_id", code=KT("error__code"))
             .annotate(n=Count("pk"))

@@ -48,14 +48,26 @@ def redelivery_limit() -> int:
     return int(Conf.RETRY) - GUARD_SLACK
 
 
+def lease_problem(lease_seconds: int) -> str | None:
+    """Why a lease this long could see django-q2 deliver a live attempt twice; None if it fits.
+
+    The one limit check: ``runworker`` applies it to the longest lease before it starts,
+    the admin to an edited timeout before it is saved.
+    """
+    limit = redelivery_limit()
+    if lease_seconds < limit:
+        return None
+    return (
+        f"timeout plus grace ({lease_seconds} s) must stay below {limit} s, or the queue "
+        f"could deliver a live attempt twice (raise DOPLATFORM_TASK_RETRY, now {Conf.RETRY} s)"
+    )
+
+
 def check_timeouts(longest_lease: int) -> None:
     """Refuse a configuration where django-q2 could redeliver a live attempt."""
-    if longest_lease >= redelivery_limit():
-        raise ImproperlyConfigured(
-            f"the longest action timeout plus grace ({longest_lease} s) must stay below "
-            f"{redelivery_limit()} s: raise DOPLATFORM_TASK_RETRY (now {Conf.RETRY} s), or a "
-            "running task would be delivered twice"
-        )
+    problem = lease_problem(longest_lease)
+    if problem is not None:
+        raise ImproperlyConfigured(f"the longest action's {problem}")
 
 
 def oldest_waiting_enqueue():
@@ -67,6 +79,16 @@ def oldest_waiting_enqueue():
         .filter(key=get_broker().list_key, lock__lte=timezone.now())
         .aggregate(oldest=Min("lock"))["oldest"]
     )
+
+
+def size() -> int:
+    """How many tasks wait in the queue (delivered ones no longer count)."""
+    return get_broker().queue_size()
+
+
+def purge() -> None:
+    """Drop every task still waiting in the queue; the dispatcher re-enqueues what matters."""
+    get_broker().purge_queue()
 
 
 def broker_name() -> str:

@@ -1,15 +1,15 @@
 """Actions declared in code with ``@action`` and found in each app's ``actions.py``."""
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 from jsonschema import Draft202012Validator
 
 from .errors import UnknownAction
-from .policy import RetryPolicy
+from .policy import DEFAULT_POLICY, POLICY_FIELDS, RetryPolicy
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -22,7 +22,7 @@ class ActionSpec:
     handler: Handler
     description: str = ""
     inputs_schema: dict | None = None
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy = DEFAULT_POLICY
 
     @property
     def validator(self) -> Draft202012Validator | None:
@@ -38,10 +38,10 @@ def action(
     *,
     description: str = "",
     inputs_schema: dict | None = None,
-    max_attempts: int = 3,
-    backoff_base: int = 5,
-    backoff_max: int = 600,
-    timeout: int = 60,
+    max_attempts: int = DEFAULT_POLICY.max_attempts,
+    backoff_base: int = DEFAULT_POLICY.backoff_base,
+    backoff_max: int = DEFAULT_POLICY.backoff_max,
+    timeout: int = DEFAULT_POLICY.timeout,
 ) -> Callable[[Handler], Handler]:
     """Register ``def handler(inputs: dict, ctx) -> dict`` as the action ``name``."""
     if not NAME_RE.match(name) or len(name) > 100:
@@ -91,6 +91,24 @@ def get_spec(name: str) -> ActionSpec:
 
 def find_spec(name: str) -> ActionSpec | None:
     return _registry.get(name)
+
+
+def effective_policy(name: str, overrides: Any = None) -> RetryPolicy:
+    """The policy in force for the action ``name``: the code's, with an operator's overrides.
+
+    ``overrides`` is the action's row (an ``Action``), or a mapping of policy fields (a form
+    being checked); fields left None keep the code's value. An action this process has no
+    handler for has no policy in code: the defaults stand in for it, so a dispatcher that
+    lacks the handler still expires leases and retries by the operator's overrides.
+    May raise ``ValueError`` for overrides that make no sense together.
+    """
+    spec = _registry.get(name)
+    policy = spec.policy if spec is not None else DEFAULT_POLICY
+    if overrides is None:
+        return policy
+    if not isinstance(overrides, Mapping):
+        overrides = {field: getattr(overrides, field) for field in POLICY_FIELDS}
+    return policy.with_overrides(**{field: overrides.get(field) for field in POLICY_FIELDS})
 
 
 def all_specs() -> list[ActionSpec]:

@@ -1,4 +1,4 @@
-"""How a run moves while workers execute it: claim, finish an attempt, expire a lease.
+"""How a run moves through the workers: enqueue, claim, finish an attempt, expire a lease.
 
 Every transition is a compare-and-set ``UPDATE … WHERE status = <expected> AND
 attempts = <n>`` that must change exactly one row. SQLite ignores ``SELECT … FOR
@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
-from . import idempotency
+from . import idempotency, queue
 from .models import CLOSED, FINISHED, Action, Attempt, AttemptOutcome, Run, RunStatus
 from .policy import RetryPolicy
 from .signals import run_dead_lettered, run_finished
@@ -34,6 +34,31 @@ class Failure:
 
     def as_error(self) -> dict:
         return {"code": self.code, "message": self.message, "retryable": self.retryable}
+
+
+def enqueue(run: Run, *, now: datetime) -> bool:
+    """Hand ``run`` to the workers at ``now``, unless its action is paused; True if handed over.
+
+    The one place that records an enqueue (``enqueued_at``) and calls the queue. Call it in
+    the transaction that writes the run: with the ORM broker the task commits with the run
+    or not at all. A run not stored yet takes ``enqueued_at`` into the caller's INSERT (so
+    submitting costs no statement more); a stored run is marked by a compare-and-set on its
+    status and the ``enqueued_at`` it was read with, so two dispatchers never both hand it over.
+    """
+    action = run.action
+    if action.paused:  # its runs wait; resuming enqueues them
+        if run._state.adding:
+            run.enqueued_at = None
+        return False
+    if not run._state.adding:
+        marked = Run.objects.filter(
+            pk=run.pk, status=run.status, enqueued_at=run.enqueued_at
+        ).update(enqueued_at=now)
+        if not marked:
+            return False
+    run.enqueued_at = now
+    queue.enqueue(run.pk, backstop=action.policy.backstop_seconds)
+    return True
 
 
 def claim_run(run: Run, *, lease_seconds: int, worker: str) -> int | None:
@@ -101,14 +126,14 @@ def record_failure(
 
     False when the run moved on without this attempt (a zombie); nothing is written then.
     """
-    spent = number - run.budget_start
-    if failure.retryable and spent < policy.max_attempts:
-        delay = failure.retry_after if failure.retry_after is not None else policy.backoff(spent)
-        status = RunStatus.RETRYING
-        next_attempt_at = finished_at + timedelta(seconds=max(delay, 0))
-    else:
-        status = RunStatus.DEAD
-        next_attempt_at = None
+    decision = policy.get_retry_decision(
+        spent=number - run.budget_start,
+        retryable=failure.retryable,
+        retry_after=failure.retry_after,
+        failed_at=finished_at,
+    )
+    status = RunStatus.DEAD if decision.dead else RunStatus.RETRYING
+    next_attempt_at = decision.retry_at
     with transaction.atomic():
         won = _finish(
             run,

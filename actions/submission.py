@@ -6,7 +6,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from . import idempotency, queue
+from . import idempotency, runs
 from .canonical import checked_inputs, fingerprint
 from .errors import IdempotencyConflict, InvalidInputs
 from .models import Action, IdempotencyRecord, Run
@@ -43,16 +43,14 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
             inputs=inputs,
             idempotency_key=idempotency_key,
             created_at=now,
-            enqueued_at=None if action.paused else now,  # a paused action's runs wait
         )
         with transaction.atomic():
             won = idempotency_key is None or idempotency.bind_key(
                 action_id=name, key=idempotency_key, fingerprint=digest, run_id=run.id
             )
             if won:
+                runs.enqueue(run, now=now)  # sets enqueued_at, which the INSERT stores
                 run.save(force_insert=True)
-                if not action.paused:
-                    queue.enqueue(run.id, backstop=action.policy.backstop_seconds)
         if won:
             run.replayed = False
             return run

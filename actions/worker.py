@@ -51,7 +51,7 @@ def execute_run(run_id: str) -> str:
     if spec is None:
         runs.release_run(run, reason=f"no handler for {run.action_id!r} on worker {worker_name()}")
         return "no-handler"
-    policy = run.action.effective_policy(spec.policy)
+    policy = registry.effective_policy(run.action_id, run.action)
     number = runs.claim_run(run, lease_seconds=policy.lease_seconds, worker=worker_name())
     if number is None:
         return "not-claimed"

@@ -63,8 +63,8 @@ def serve(port: int) -> None:
     from rest_framework.response import Response
     from rest_framework.views import APIView
 
-    from actions.api import StrictJSONParser
-    from actions.api_permissions import CanSubmitRuns
+    from actions.api.parsing import StrictJSONParser
+    from actions.api.permissions import CanSubmitRuns
 
     class Trivial(APIView):
         permission_classes = [CanSubmitRuns]

@@ -101,7 +101,7 @@ def insert_runs(lo: int, hi: int, now) -> float:
 def deep_cursor(failed: bool, fraction: float = 0.9) -> str:
     """The cursor of the row 90 % down the list: what paging that deep would reach…"""
     from actions.models import Run
-    from actions.queries import PAGE_SIZE, Cursor
+    from actions.paging import PAGE_SIZE, Cursor
 
     runs = Run.objects.failed() if failed else Run.objects.all()
     total = runs.count()
@@ -114,10 +114,10 @@ def deep_cursor(failed: bool, fraction: float = 0.9) -> str:
 def pages() -> dict[str, str]:
     return {
         "/runs/ first page": "/runs/",
-        "/runs/ deep keyset page": f"/runs/?after={deep_cursor(failed=False)}",
+        "/runs/ deep keyset page": f"/runs/?cursor={deep_cursor(failed=False)}",
         "/runs/?action= first page": "/runs/?action=update-user-crm",
         "/runs/failed/ first page": "/runs/failed/",
-        "/runs/failed/ deep keyset page": f"/runs/failed/?after={deep_cursor(failed=True)}",
+        "/runs/failed/ deep keyset page": f"/runs/failed/?cursor={deep_cursor(failed=True)}",
         "/runs/failed/?action=&code=": "/runs/failed/?action=update-user-crm&code=crm_rejected",
         "/ overview": "/",
     }

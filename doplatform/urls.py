@@ -9,10 +9,10 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", healthz, name="healthz"),
-    path("api/", include("actions.api_urls")),
-    path("", include("actions.urls")),
+    path("api/", include("actions.api.urls")),
+    path("", include("actions.views.urls")),
 ]
 
 # JSON under /api/, Django's own pages elsewhere.
-handler404 = "actions.api_errors.page_not_found"
-handler500 = "actions.api_errors.server_error"
+handler404 = "actions.api.errors.page_not_found"
+handler500 = "actions.api.errors.server_error"

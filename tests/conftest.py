@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from tests.factories import make_user
@@ -24,6 +25,14 @@ OPERATOR_PERMS = (
     "actions.cancel_run",
     "actions.pause_action",
 )
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Aggregates and counts are cached for a few seconds; each test starts without them."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

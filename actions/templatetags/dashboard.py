@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django import template
 from django.utils import timezone
 
-from actions import operators
+from actions import operators, rules
 from actions.models import RunStatus
 
 register = template.Library()
@@ -56,41 +56,35 @@ def short_id(value) -> str:
     return str(value)[:8]
 
 
-# What each button needs the run to be in: the operators' own rules.
-ALLOWED = {
-    "retry": frozenset(operators.RETRYABLE_BY_HAND),
-    "resolve": frozenset({RunStatus.DEAD}),
-    "cancel": frozenset(operators.CANCELLABLE),
-}
+@register.filter
+def may(user, verb: str) -> bool:
+    """Whether ``user`` holds the permission to ``verb`` (``rules.user_may``)."""
+    return rules.user_may(user, verb)
 
 
 @register.filter
 def allows(run, verb: str) -> bool:
     """Whether ``run``'s status lets an operator ``verb`` it (retry, resolve, cancel)."""
-    return run.status in ALLOWED.get(verb, ())
+    return operators.allows(run, verb)
 
 
 @register.filter
 def waiting(run) -> str:
     """What a run is waiting for, in words; empty once nothing will happen by itself."""
-    paused = run.action.paused
-    if run.status == "queued":
-        if paused:
-            return "waits: its action is paused"
-        return run.waiting_reason or "waits for a worker"
-    if run.status == "running":
+    reason = rules.waiting_reason(run)
+    if reason:
+        return reason
+    if run.status == RunStatus.QUEUED:
+        return "waits for a worker"
+    if run.status == RunStatus.RUNNING:
         return f"running on {run.worker or 'a worker'} for {since(run.started_at)}"
-    if run.status == "retrying":
-        if paused:
-            return "waits: its action is paused"
-        if run.waiting_reason:
-            return run.waiting_reason
+    if run.status == RunStatus.RETRYING:
         if run.next_attempt_at is None:
             return "next attempt soon"
         delta = (run.next_attempt_at - timezone.now()).total_seconds()
         when = f"in {seconds(delta)}" if delta > 0 else "due now"
         return f"next attempt {when} ({run.next_attempt_at:%H:%M:%S} UTC)"
-    if run.status == "dead":
+    if run.status == RunStatus.DEAD:
         error = run.error or {}
         if error.get("retryable") is False:
             return "dead-lettered: the error is not retryable"
@@ -107,7 +101,7 @@ def query_with(filters, group) -> str:
 @register.filter
 def query_after(filters, cursor) -> str:
     """The query string of the page after ``cursor`` with the same filters."""
-    return filters.as_query(after=cursor.encode())
+    return filters.as_query(cursor=cursor.encode())
 
 
 @register.filter

@@ -1,9 +1,8 @@
 """GET /api/actions/ and /api/actions/<name>/; POST /api/actions/<name>/pause|resume/."""
 
 import pytest
-from django_q.models import OrmQ
 
-from actions import pause
+from actions import pause, queries, queue
 from actions.models import Action, EventKind, OperatorEvent, RunStatus
 from actions.registry import all_specs
 from actions.submission import ensure_action
@@ -42,6 +41,17 @@ def test_the_list_reads_a_fixed_number_of_queries(as_viewer, django_assert_max_n
     with django_assert_max_num_queries(5):
         response = as_viewer.get("/api/actions/")
     assert len(response.json()) == len(all_specs())
+
+
+def test_counts_are_capped_and_cached_briefly(as_viewer, monkeypatch):
+    monkeypatch.setattr(queries, "STATUS_COUNT_CAP", 2)
+    for _ in range(3):
+        make_dead_run("test-final")
+    counts = as_viewer.get("/api/actions/test-final/").json()["counts"]
+    assert counts["dead"] == 2  # at least two: counting stops at the cap
+    make_run("test-final")
+    listed = {a["name"]: a for a in as_viewer.get("/api/actions/").json()}
+    assert listed["test-final"]["counts"]["queued"] == 0  # from the cache, for a few seconds
 
 
 def test_an_override_shows_in_the_effective_policy_and_is_named(as_viewer):
@@ -85,9 +95,9 @@ def test_resume_enqueues_the_runs_that_waited(as_operator, operator):
     pause("test-noop", operator)
     waiting = as_operator.post("/api/actions/test-noop/runs/", {"inputs": {}}, format="json")
     assert waiting.json()["action_paused"] is True
-    enqueued = OrmQ.objects.count()
+    enqueued = queue.size()
     as_operator.post("/api/actions/test-noop/resume/")
-    assert OrmQ.objects.count() == enqueued + 1
+    assert queue.size() == enqueued + 1
     assert as_operator.get(waiting["Location"]).json()["action_paused"] is False
 
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from actions.api_errors import server_error
+from actions.api.errors import server_error
 from actions.middleware import ApiGuardMiddleware
 from tests.api.helpers import error_of, post_raw
 
@@ -69,7 +69,7 @@ def test_a_client_string_that_is_not_unicode_never_breaks_the_error_body(as_oper
 
 def test_a_bug_is_a_json_500_under_api(as_viewer):
     as_viewer.raise_request_exception = False
-    with mock.patch("actions.api.all_specs", side_effect=RuntimeError("bug")):
+    with mock.patch("actions.api.actions.all_specs", side_effect=RuntimeError("bug")):
         response = as_viewer.get("/api/actions/")
     assert response.status_code == 500
     assert error_of(response) == "server_error"
@@ -78,7 +78,7 @@ def test_a_bug_is_a_json_500_under_api(as_viewer):
 
 @pytest.mark.parametrize("error", [OperationalError("down"), InterfaceError("closed")])
 def test_the_database_down_in_a_view_is_503_with_retry_after(as_viewer, error):
-    with mock.patch("actions.api.status_counts", side_effect=error):
+    with mock.patch("actions.api.actions.action_counts", side_effect=error):
         response = as_viewer.get("/api/actions/")
     assert response.status_code == 503
     assert error_of(response) == "service_unavailable"
@@ -94,7 +94,7 @@ def test_the_database_down_during_authentication_is_503(as_viewer):
 
 
 def test_the_database_down_while_submitting_is_503(as_operator):
-    with mock.patch("actions.api.submit", side_effect=OperationalError("down")):
+    with mock.patch("actions.api.runs.submit", side_effect=OperationalError("down")):
         response = as_operator.post("/api/actions/test-noop/runs/", {"inputs": {}}, format="json")
     assert response.status_code == 503
     assert error_of(response) == "service_unavailable"

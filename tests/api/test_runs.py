@@ -70,12 +70,45 @@ def test_the_list_filters_by_creation_time(as_viewer):
         "cursor=" + "A" * 7,
         "action=a%00b",
         "idempotency_key=%00",
+        "status=",
+        "since=forever",
+        "since=",
+        "created_after=",
+        "cursor=",
+        "after=not-a-cursor",
+        "limit=",
+        "q=%00",
     ],
 )
 def test_a_malformed_query_is_400_invalid_query(as_viewer, query):
     response = as_viewer.get(f"/api/runs/?{query}")
     assert response.status_code == 400
     assert error_of(response) == "invalid_query"
+    name = query.split("=")[0]
+    assert {"after": "cursor"}.get(name, name) in response.json()["details"]
+
+
+def test_the_dashboards_filters_work_here_too(as_viewer):
+    keyed = make_run(idempotency_key="signup-7", created_at=T0)
+    dead = make_dead_run(error={"code": "card_declined", "message": "", "retryable": False})
+    assert ids(as_viewer.get("/api/runs/?q=signup-7")) == [str(keyed.pk)]
+    assert ids(as_viewer.get(f"/api/runs/?q={dead.pk}")) == [str(dead.pk)]
+    assert ids(as_viewer.get("/api/runs/?code=card_declined")) == [str(dead.pk)]
+    assert ids(as_viewer.get("/api/runs/?since=1h")) == [str(dead.pk)]
+
+
+def test_an_empty_text_filter_is_no_filter(as_viewer):
+    run = make_run()
+    assert ids(as_viewer.get("/api/runs/?action=&idempotency_key=&q=&code=")) == [str(run.pk)]
+
+
+def test_the_older_cursor_name_after_is_understood_and_next_uses_cursor(as_viewer):
+    runs = [make_run(created_at=T0 + timedelta(seconds=i)) for i in range(3)]
+    first = as_viewer.get("/api/runs/?limit=1").json()
+    cursor = first["next"].split("cursor=")[1]
+    second = as_viewer.get(f"/api/runs/?limit=1&after={cursor}")
+    assert ids(second) == [str(runs[1].pk)]
+    assert "after=" not in second.json()["next"] and "cursor=" in second.json()["next"]
 
 
 def test_cursor_pages_walk_every_run_once_even_with_equal_timestamps(as_viewer):

@@ -117,10 +117,10 @@ def test_all_matching_starts_a_background_job(operator_client, operator):
 
 def test_job_progress_stops_polling_when_the_job_is_finished(operator_client, operator):
     from actions import jobs
-    from actions.queries import RunFilters
+    from actions.filters import RunFilterSet
 
     make_dead_run()
-    job = jobs.start_job("retried", filters=RunFilters(), user=operator)
+    job = jobs.start_job("retried", filters=RunFilterSet({}), user=operator)
     assert operator_client.get(f"/jobs/{job.pk}/", **htmx()).status_code == 200
     jobs.advance_job(job.pk)
     jobs.advance_job(job.pk)

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from actions import queries
+from actions.paging import PAGE_SIZE
 from tests.dashboard.conftest import htmx
 from tests.factories import make_dead_run, make_run
 
@@ -52,7 +53,7 @@ def test_htmx_refreshes_get_only_the_table_partial(operator_client):
 
 
 def test_the_table_refreshes_itself_without_losing_the_page_or_the_filters(operator_client):
-    runs = make_runs(queries.PAGE_SIZE + 5)
+    runs = make_runs(PAGE_SIZE + 5)
     first = operator_client.get("/runs/?action=test-noop")
     cursor = first.context["page"].next_cursor.encode()
     url = f"/runs/?action=test-noop&after={cursor}"
@@ -60,14 +61,14 @@ def test_the_table_refreshes_itself_without_losing_the_page_or_the_filters(opera
     assert f'hx-get="{url.replace("&", "&amp;")}"' in html
     assert "every 5s [dashboardIdle()]" in html  # paused while the operator selects or types
     refreshed = operator_client.get(url, **htmx("run-table"))
-    assert ids_in(refreshed) == [str(run.pk) for run in runs[queries.PAGE_SIZE :]]
+    assert ids_in(refreshed) == [str(run.pk) for run in runs[PAGE_SIZE:]]
 
 
 def test_keyset_pages_follow_each_other_without_gaps_or_repeats(operator_client):
     now = timezone.now()
     # Same timestamp for several runs: the id breaks the tie.
     runs = [make_run("test-noop", status="succeeded", created_at=now) for _ in range(4)]
-    runs += make_runs(queries.PAGE_SIZE * 2, start=now - timedelta(seconds=1))
+    runs += make_runs(PAGE_SIZE * 2, start=now - timedelta(seconds=1))
     seen = []
     url = "/runs/"
     while url:
@@ -114,9 +115,21 @@ def test_search_finds_a_run_by_id_or_by_idempotency_key(operator_client):
 
 
 def test_filters_are_kept_in_the_next_page_link(operator_client):
-    make_runs(queries.PAGE_SIZE + 1)
+    make_runs(PAGE_SIZE + 1)
     html = operator_client.get("/runs/?action=test-noop&status=succeeded").content.decode()
-    assert "?status=succeeded&amp;action=test-noop&amp;after=" in html
+    assert "?status=succeeded&amp;action=test-noop&amp;cursor=" in html  # the API's name
+
+
+def test_the_api_parameter_names_work_on_the_dashboard_too(operator_client):
+    keyed = make_run("test-noop", status="succeeded", idempotency_key="k-1")
+    dead = make_dead_run()
+    make_run("test-noop", status="succeeded", created_at=timezone.now() - timedelta(days=2))
+    both = operator_client.get("/runs/?status=succeeded&status=dead&idempotency_key=k-1")
+    assert ids_in(both) == [str(keyed.pk)]
+    after = (timezone.now() - timedelta(hours=1)).isoformat()
+    recent = operator_client.get("/runs/", {"created_after": after, "limit": "1"})
+    assert ids_in(recent) == [str(dead.pk)]  # the newest, one per page
+    assert recent.context["page"].next_cursor is not None
 
 
 def test_counts_are_capped(operator_client, monkeypatch):
@@ -129,25 +142,25 @@ def test_counts_are_capped(operator_client, monkeypatch):
 def test_the_runs_page_makes_a_bounded_number_of_queries(
     operator_client, django_assert_max_num_queries
 ):
-    make_runs(queries.PAGE_SIZE + 10)
+    make_runs(PAGE_SIZE + 10)
     for _ in range(5):
         make_dead_run()
     operator_client.get("/runs/")  # warm the session and the permission cache's tables
     # session, user, two permission lookups, the page, the capped count
     with django_assert_max_num_queries(6):
         response = operator_client.get("/runs/")
-    assert len(ids_in(response)) == queries.PAGE_SIZE
+    assert len(ids_in(response)) == PAGE_SIZE
 
 
 def test_the_failed_page_makes_a_bounded_number_of_queries(
     operator_client, django_assert_max_num_queries
 ):
-    for i in range(queries.PAGE_SIZE + 10):
+    for i in range(PAGE_SIZE + 10):
         make_dead_run("test-final" if i % 2 else "test-broken")
     # session, user, two permission lookups, the page, the capped count, the groups
     with django_assert_max_num_queries(7):
         response = operator_client.get("/runs/failed/?since=24h")
-    assert len(ids_in(response)) == queries.PAGE_SIZE
+    assert len(ids_in(response)) == PAGE_SIZE
 
 
 def test_the_failed_page_lists_only_retrying_and_dead_runs(operator_client):
@@ -197,4 +210,5 @@ def test_a_paused_action_is_named_as_the_reason_a_run_waits(operator_client, ope
 
     make_run("test-flaky", status="retrying", attempts=1)
     operators.pause("test-flaky", operator)
-    assert "its action is paused" in operator_client.get("/runs/failed/").content.decode()
+    # The API's words (rules.waiting_reason), not the dashboard's own.
+    assert "the action is paused" in operator_client.get("/runs/failed/").content.decode()

@@ -7,24 +7,26 @@ signed-in user without the permission, 403.
 
 from rest_framework.permissions import BasePermission
 
+from .. import rules
 
-def requires(perm: str) -> type[BasePermission]:
-    """A permission class granting access to authenticated users holding ``perm``."""
+
+def requires(verb: str) -> type[BasePermission]:
+    """A permission class granting access to authenticated users who may ``verb``."""
+    perm = rules.PERMISSIONS[verb]
 
     class HasPermission(BasePermission):
         message = f"this needs the permission {perm}"
 
         def has_permission(self, request, view) -> bool:
-            user = request.user
-            return bool(user and user.is_authenticated and user.has_perm(perm))
+            return rules.user_may(request.user, verb)
 
     HasPermission.__name__ = HasPermission.__qualname__ = f"Requires_{perm.replace('.', '_')}"
     return HasPermission
 
 
-CanViewRuns = requires("actions.view_run")
-CanSubmitRuns = requires("actions.submit_run")
-CanRetryRuns = requires("actions.retry_run")
-CanResolveRuns = requires("actions.resolve_run")
-CanCancelRuns = requires("actions.cancel_run")
-CanPauseActions = requires("actions.pause_action")
+CanViewRuns = requires("view")
+CanSubmitRuns = requires("submit")
+CanRetryRuns = requires("retry")
+CanResolveRuns = requires("resolve")
+CanCancelRuns = requires("cancel")
+CanPauseActions = requires("pause")

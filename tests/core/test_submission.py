@@ -1,14 +1,20 @@
 import pytest
-from django_q.models import OrmQ
 
-from actions import IdempotencyConflict, InvalidIdempotencyKey, InvalidInputs, UnknownAction, submit
+from actions import (
+    IdempotencyConflict,
+    InvalidIdempotencyKey,
+    InvalidInputs,
+    UnknownAction,
+    queue,
+    submit,
+)
 from actions.models import IdempotencyRecord, Run, RunStatus
 
 pytestmark = pytest.mark.django_db
 
 
 def rows() -> tuple[int, int, int]:
-    return Run.objects.count(), IdempotencyRecord.objects.count(), OrmQ.objects.count()
+    return Run.objects.count(), IdempotencyRecord.objects.count(), queue.size()
 
 
 def test_it_creates_a_queued_run_and_enqueues_it():
@@ -16,7 +22,7 @@ def test_it_creates_a_queued_run_and_enqueues_it():
     assert run.status == RunStatus.QUEUED
     assert run.replayed is False
     assert Run.objects.get(pk=run.pk).inputs == {"a": 1}
-    assert OrmQ.objects.count() == 1
+    assert queue.size() == 1
 
 
 def test_same_key_same_inputs_replays_the_original_run():

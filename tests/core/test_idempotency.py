@@ -6,12 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
-from django.test import override_settings
 from django.utils import timezone
 
 from actions import submit
 from actions.models import IdempotencyRecord, Run
-from actions.pruning import prune
 from actions.worker import execute_run
 from tests.concurrent_submit import submit_once
 from tests.conftest import subprocess_database_url
@@ -37,15 +35,6 @@ def test_a_key_of_a_run_that_is_not_closed_never_expires():
     execute_run(str(first.pk))  # dead: finished but not closed
     assert IdempotencyRecord.objects.get().expires_at is None
     assert submit("test-final", {}, idempotency_key="k").pk == first.pk
-
-
-@override_settings(DOPLATFORM_IDEMPOTENCY_TTL=0, DOPLATFORM_RUN_RETENTION=0)
-def test_prune_removes_expired_records_then_old_closed_runs():
-    run = submit("test-noop", {}, idempotency_key="k")
-    execute_run(str(run.pk))
-    report = prune()
-    assert (report.records, report.runs) == (1, 1)
-    assert not Run.objects.exists()
 
 
 def _submit_in_thread(results: list, barrier: threading.Barrier) -> None:

@@ -1,8 +1,9 @@
 """Every error under /api/ is ``{"error": code, "message": text, "details": …}``.
 
-``exception_handler`` is DRF's hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``);
-``page_not_found`` and ``server_error`` are Django's ``handler404``/``handler500``, JSON
-under /api/ and Django's own pages elsewhere.
+The one place that turns error codes into HTTP statuses. ``exception_handler`` is DRF's
+hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``); ``page_not_found`` and
+``server_error`` are Django's ``handler404``/``handler500``, JSON under /api/ and
+Django's own pages elsewhere.
 """
 
 import sys
@@ -15,13 +16,33 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from .errors import DoplatformError
+from ..errors import DoplatformError
+
+
+class InvalidJSON(DoplatformError):
+    code = "invalid_json"
+
+
+class InvalidBody(DoplatformError):
+    code = "invalid_body"
+
+
+class InvalidQuery(DoplatformError):
+    code = "invalid_query"
+
+
+class NotFound(DoplatformError):
+    code = "not_found"
+
 
 API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 5
 
 # The database is unreachable (or locked): the client should come back, not give up.
 DATABASE_DOWN = (OperationalError, InterfaceError)
+
+# Core codes that the API reports under one of its own (the body's shape was wrong).
+API_CODES = {"note_required": "invalid_body"}
 
 STATUS_BY_CODE = {
     "invalid_json": 400,
@@ -92,9 +113,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Turn DoplatformError, DRF's exceptions and a lost database into the JSON error body."""
     if isinstance(exc, DoplatformError):
         set_rollback()
+        code = API_CODES.get(exc.code, exc.code)
         return Response(
-            error_body(exc.code, exc.message, exc.details),
-            status=STATUS_BY_CODE.get(exc.code, 400),
+            error_body(code, exc.message, exc.details), status=STATUS_BY_CODE.get(code, 400)
         )
     if isinstance(exc, DATABASE_DOWN):
         set_rollback()
@@ -117,6 +138,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     message, details = _describe(exc)
     set_rollback()
     return Response(error_body(code, message, details), status=exc.status_code, headers=headers)
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any unknown URL under /api/: JSON, never a redirect or an HTML page."""
+    hint = "" if request.path.endswith("/") else " (API URLs end with a slash)"
+    return error_response("not_found", f"nothing at {request.path}{hint}")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,9 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import AttemptOutcome, EventKind, Run, RunStatus
-
-WAITING_STATUSES = (RunStatus.QUEUED, RunStatus.RETRYING)
+from .. import rules
+from ..models import AttemptOutcome, EventKind, Run, RunStatus
+from ..policy import POLICY_FIELDS
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -104,11 +104,7 @@ class RunSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_waiting_reason(self, run: Run) -> str | None:
-        if run.status not in WAITING_STATUSES:
-            return None
-        if run.action.paused:
-            return "the action is paused; the run waits until it is resumed"
-        return run.waiting_reason or None
+        return rules.waiting_reason(run)
 
     @extend_schema_field(ResolutionSerializer(allow_null=True))
     def get_resolution(self, run: Run) -> dict | None:
@@ -146,7 +142,8 @@ class AttemptSerializer(serializers.Serializer):
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_traceback(self, attempt) -> str | None:
-        if not self.context.get("show_tracebacks"):
+        request = self.context.get("request")
+        if request is None or not rules.may_see_tracebacks(request.user):
             return None
         return attempt.traceback or None
 
@@ -185,10 +182,12 @@ class RunPageSerializer(serializers.Serializer):
 
 
 class PolicySerializer(serializers.Serializer):
-    max_attempts = serializers.IntegerField()
-    backoff_base = serializers.IntegerField(help_text="Seconds.")
-    backoff_max = serializers.IntegerField(help_text="Seconds.")
-    timeout = serializers.IntegerField(help_text="Seconds.")
+    # Every field of POLICY_FIELDS, all whole numbers (a docstring would show in the schema).
+    def get_fields(self) -> dict:
+        return {
+            name: serializers.IntegerField(help_text="" if name == "max_attempts" else "Seconds.")
+            for name in POLICY_FIELDS
+        }
 
 
 class StatusCountsSerializer(serializers.Serializer):
@@ -209,8 +208,10 @@ class ActionSerializer(serializers.Serializer):
     )
     policy = PolicySerializer(help_text="The effective policy: code's, with overrides applied.")
     overridden = serializers.ListField(
-        child=serializers.ChoiceField(choices=list(PolicySerializer().fields)),
+        child=serializers.ChoiceField(choices=list(POLICY_FIELDS)),
         help_text="Policy fields an operator overrode (the rest come from code).",
     )
     paused = serializers.BooleanField()
-    counts = StatusCountsSerializer(help_text="Runs by status.")
+    counts = StatusCountsSerializer(
+        help_text="Runs by status, each counted up to 10,000; refreshed every 15 seconds."
+    )

@@ -1,0 +1,143 @@
+"""What the API reads from a request: a strict JSON body, a note, the idempotency key,
+the run filters, a run id. Each refuses what is malformed with the API's error codes."""
+
+import json
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+
+from ..conf import app_settings
+from ..errors import InvalidIdempotencyKey, InvalidInputs
+from ..filters import RunFilterSet
+from ..idempotency import validate_idempotency_key
+from ..models import Run
+from .errors import InvalidBody, InvalidJSON, InvalidQuery, NotFound
+
+
+class StrictJSONParser(BaseParser):
+    """JSON bodies in UTF-8, refusing what JSON cannot represent.
+
+    Python's ``json`` accepts ``NaN`` and ``Infinity`` and recurses on nesting; both
+    are the client's inputs being wrong (``invalid_inputs``), not a crash.
+    """
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        raw = stream.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidJSON(f"the request body is not valid UTF-8 (byte {error.start})") from None
+        try:
+            return json.loads(text, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as error:
+            raise InvalidJSON(
+                f"the request body is not valid JSON: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})"
+            ) from None
+        except RecursionError:
+            raise _invalid_inputs("$", "nesting too deep") from None
+        except ValueError as error:  # e.g. an integer past Python's digit limit
+            raise _invalid_inputs("$", str(error)) from None
+
+
+def _refuse_constant(name: str):
+    raise _invalid_inputs("$", f"{name} is not allowed: JSON numbers must be finite")
+
+
+def _invalid_inputs(path: str, message: str) -> InvalidInputs:
+    return InvalidInputs(
+        f"inputs at {path}: {message}", details=[{"path": path, "message": message}]
+    )
+
+
+def body_object(request: Request, *, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    """The JSON body as an object holding only ``allowed`` keys and every ``required`` one."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise InvalidBody("the request body must be a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidBody(
+            f"unknown field(s) in the request body; allowed: {', '.join(sorted(allowed))}",
+            details={"unknown": unknown},
+        )
+    missing = sorted(required - set(data))
+    if missing:
+        raise InvalidBody(
+            f"the request body lacks {', '.join(missing)}", details={"missing": missing}
+        )
+    return data
+
+
+def inputs_from(request: Request) -> dict:
+    """The ``inputs`` object of a submission's body."""
+    inputs = body_object(request, allowed={"inputs"}, required={"inputs"})["inputs"]
+    if not isinstance(inputs, dict):
+        raise InvalidBody("inputs must be a JSON object", details={"field": "inputs"})
+    return inputs
+
+
+def note_from(request: Request) -> str:
+    note = body_object(request, allowed={"note"}).get("note", "")
+    if not isinstance(note, str):
+        raise InvalidBody("note must be a string", details={"field": "note"})
+    if "\x00" in note or not _encodable(note):
+        raise InvalidBody(
+            "note holds a NUL character or invalid unicode", details={"field": "note"}
+        )
+    return note
+
+
+def idempotency_key_from(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header, unquoted (the IETF draft's sf-string form).
+
+    A repeated header arrives comma-joined; ``,`` is outside the key alphabet, so it
+    is refused like any other invalid key.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        if app_settings.REQUIRE_IDEMPOTENCY_KEY:
+            raise InvalidIdempotencyKey("this server requires an Idempotency-Key header")
+        return None
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    return validate_idempotency_key(key)
+
+
+def filters_from(request: Request) -> RunFilterSet:
+    """The run filters of the query string, or ``invalid_query`` naming what is wrong."""
+    filters = RunFilterSet(request.query_params)
+    if filters.is_valid():
+        return filters
+    errors = filters.form.errors
+    message = "; ".join(f"{name} {' '.join(problems)}" for name, problems in errors.items())
+    raise InvalidQuery(message, details={name: filters.raw(name) for name in errors})
+
+
+def run_or_404(run_id: str, queryset: QuerySet | None = None) -> Run:
+    """The run named in the URL; ``not_found`` for a malformed id too."""
+    try:
+        pk = uuid.UUID(run_id)
+    except ValueError:
+        raise NotFound(f"no run with id {run_id!r}", details={"run_id": run_id}) from None
+    run = (
+        (queryset if queryset is not None else Run.objects.select_related("action"))
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise NotFound(f"no run with id {pk}", details={"run_id": str(pk)})
+    return run
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
