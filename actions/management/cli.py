@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from actions.api.serializers import RunDetailSerializer, RunSerializer
 from actions.errors import DoplatformError
 from actions.models import Run
-from actions.serializers import RunDetailSerializer, RunSerializer
 
 
 def get_run(run_id: str) -> Run:

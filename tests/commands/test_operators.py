@@ -29,7 +29,7 @@ def test_resolve_needs_a_note(manage):
         call_command("resolve", str(run.pk))
     done = manage("resolve", str(run.pk), "--note", "  ")
     assert done.returncode == 1
-    assert "invalid_body" in done.stderr
+    assert "note_required" in done.stderr
     run.refresh_from_db()
     assert run.status == RunStatus.DEAD
 

@@ -32,7 +32,7 @@ def test_a_closed_run_whose_key_still_protects_stays():
     assert Run.objects.filter(pk=run.pk).exists()
 
 
-@override_settings(DOPLATFORM_RUN_RETENTION=60)
+@override_settings(DOPLATFORM_RUN_RETENTION=60, DOPLATFORM_IDEMPOTENCY_TTL=60)
 def test_runs_that_are_not_closed_or_not_old_enough_stay():
     dead = make_dead_run()  # finished, but waits for an operator
     Run.objects.filter(pk=dead.pk).update(finished_at=timezone.now() - timedelta(days=9))
