@@ -38,7 +38,10 @@ def may_see_tracebacks(user) -> bool:
 
 def waiting_reason(run: Run) -> str | None:
     """Why a run that could start has not: its action is paused, or what a worker said
-    (e.g. it has no handler for the action). None for any other run."""
+    (e.g. it has no handler for the action); for a waiting workflow, the step or timer it
+    waits for. None for any other run."""
+    if run.status == RunStatus.WAITING:
+        return run.waiting_reason or "waiting for its steps"
     if run.status not in (RunStatus.QUEUED, RunStatus.RETRYING):
         return None
     if run.action.paused:

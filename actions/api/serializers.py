@@ -194,6 +194,7 @@ class StatusCountsSerializer(serializers.Serializer):
     queued = serializers.IntegerField()
     running = serializers.IntegerField()
     retrying = serializers.IntegerField()
+    waiting = serializers.IntegerField()
     succeeded = serializers.IntegerField()
     dead = serializers.IntegerField()
     resolved = serializers.IntegerField()
