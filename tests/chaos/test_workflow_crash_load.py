@@ -30,12 +30,6 @@ STEPS = {
 }
 
 
-@pytest.fixture
-def chaos_workflows() -> int:
-    """Registration workflows per scenario: 200 in `make test`, more in `make chaos`."""
-    return int(os.environ.get("CHAOS_WORKFLOWS", "200"))
-
-
 @pytest.mark.parametrize("broker", ["orm", "redis"])
 def test_killed_workers_finish_every_workflow_with_one_run_per_step_and_one_charge_per_user(
     broker, start_worker, chaos_workflows, chaos_seconds, capsys
