@@ -371,3 +371,33 @@ def test_a_workflow_is_submitted_with_an_idempotency_key_like_an_action():
     again = submit("test-wf-sequence", {}, idempotency_key="signup-1")
     assert again.pk == first.pk and again.replayed
     assert first.action.kind == "workflow"
+
+
+def test_a_step_key_outside_the_key_alphabet_ends_the_workflow():
+    run = submit("test-wf-loop", {"items": ["with space"]})
+    drive()
+    run = reload(run)
+    assert (run.status, run.error["code"]) == (RunStatus.DEAD, "invalid_step")
+    assert "with space" in run.error["message"]
+
+
+def test_a_step_whose_inputs_fail_the_schema_ends_the_workflow():
+    testapp.CHANGE_OF_MIND["second"] = "test-schema"
+    fickle = submit("test-wf-fickle", {})
+    drive()
+    fickle = reload(fickle)
+    assert (fickle.status, fickle.error["code"]) == (RunStatus.DEAD, "invalid_step")
+    assert fickle.error["details"]["step"] == "2"
+    assert len(steps(fickle)) == 1  # nothing was created for the refused step
+
+
+def test_a_step_of_an_action_unknown_here_is_retried_not_dead():
+    testapp.CHANGE_OF_MIND["second"] = "no-such-action"
+    run = submit("test-wf-fickle", {})
+    execute_run(str(run.pk))
+    run = reload(run)
+    assert (run.status, run.error["code"], run.error["retryable"]) == (
+        RunStatus.RETRYING,
+        "invalid_step",
+        True,
+    )
