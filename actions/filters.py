@@ -132,8 +132,8 @@ class RunFilterSet(django_filters.FilterSet):
         choices=ActionKind.choices,
         help_text="Runs of workflows (`workflow`) or of plain actions (`action`; steps are).",
     )
-    # The steps of one workflow read run_unique_step (parent, step_key), whose condition
-    # ``parent IS NOT NULL`` the equality implies.
+    # The steps of one workflow read an index on parent: the foreign key's own, or
+    # run_unique_step (parent, step_key), whose condition the equality implies.
     parent = RunIdFilter(
         field_name="parent_id", help_text="A workflow run's id: its steps (child runs)."
     )

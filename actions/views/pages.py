@@ -170,6 +170,7 @@ def action_item(name: str, row: Action | None, health: queries.ActionHealth | No
         admin_url = None
     return {
         "name": name,
+        "kind": spec.kind if spec is not None else getattr(row, "kind", ActionKind.ACTION),
         "spec": spec,
         "row": row,
         # No handler here: its runs wait, and no policy in code to show.
