@@ -405,3 +405,15 @@ def test_the_actions_page_says_which_are_workflows(operator_client):
     assert '<span class="marker workflow">workflow</span>' in row
     plain = re.search(r'<tr id="action-test-noop">.*?</tr>', html, re.S).group(0)
     assert "workflow" not in plain
+
+
+def test_cancelling_a_waiting_workflow_from_its_page_cancels_its_pending_steps(operator_client):
+    run = submit("test-wf-parallel", {"n": 2})
+    execute_run(str(run.pk))
+    page = operator_client.get(f"/runs/{run.pk}/").content.decode()
+    assert ">Cancel</button>" in page
+    response = operator_client.post(f"/runs/{run.pk}/cancel/", **htmx("run-live"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<span class="badge cancelled" data-testid="run-status">cancelled</span>' in html
+    assert text_of(html).count("cancelled 0 attempts") == 2  # both steps, never started
