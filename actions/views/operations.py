@@ -61,6 +61,7 @@ def _operate(request, run_id, verb: str, *, carrying: str | None = None) -> Http
         if carried is not None:
             extra[carrying] = carried
     dead_step = rules.failed_step(run) if verb == "retry" and rules.died_of_step(run) else None
+    # operators.operate by name, with what the operation carries.
     operation = {"retry": operators.retry, "resolve": operators.resolve, "cancel": operators.cancel}
     try:
         operation[verb](run, request.user, request.POST.get("note", ""), **extra)
@@ -84,6 +85,16 @@ def _operate(request, run_id, verb: str, *, carrying: str | None = None) -> Http
     return TemplateResponse(request, "actions/runs.html#row-answer", {"run": run})
 
 
+JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
 def _json_object(text: str, what: str) -> dict | None:
     """The JSON object typed into a form's textarea; None when left empty."""
     if not text.strip():
@@ -99,10 +110,6 @@ def _json_object(text: str, what: str) -> dict | None:
     if not isinstance(value, dict):
         raise ValueError(f"{what}: must be a JSON object {{…}}, not {JSON_TYPES[type(value)]}")
     return value
-
-
-JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
-JSON_TYPES |= {bool: "true or false", type(None): "null"}
 
 
 def _problems(error: InvalidInputs, what: str) -> str:
@@ -124,7 +131,10 @@ def _done(verb: str, run: Run, extra: dict, dead_step: dict | None) -> str:
         )
     if verb == "retry":
         edited = " with the edited inputs" if "inputs" in extra else ""
-        return f"Retried run {short}{edited}: it is queued again with a fresh attempt budget."
+        waits = "; its workflow waits for it" if run.parent_id else ""
+        return (
+            f"Retried run {short}{edited}: it is queued again with a fresh attempt budget{waits}."
+        )
     if verb == "resolve":
         given = " and the output you gave" if "result" in extra else ""
         resumes = "; its workflow resumes with it" if run.parent_id and given else ""
