@@ -92,7 +92,7 @@ def test_the_run_list_shows_kind_and_which_workflow_a_step_belongs_to(
     drive()
     make_run("test-noop")
     # session, user, the action filter's choices, a count, the page: no read per step
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(5):
         response = admin_client.get("/admin/actions/run/")
     html = response.text
     assert '<td class="field-kind">workflow</td>' in html
