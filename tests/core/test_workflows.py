@@ -11,26 +11,11 @@ from actions import dispatcher, operators, submit
 from actions.errors import IllegalTransition, InvalidInputs
 from actions.models import IdempotencyRecord, OperatorEvent, Run, RunStatus
 from actions.worker import execute_run
+from tests.factories import drive
 from tests.testapp import actions as testapp
 from tests.testapp.models import Execution
 
 pytestmark = pytest.mark.django_db
-
-
-def drive(limit: int = 200) -> None:
-    """Be the workers: execute every queued run, and every retrying one as if it were due,
-    until nothing is left to execute."""
-    for _ in range(limit):
-        Run.objects.filter(status=RunStatus.RETRYING).update(next_attempt_at=timezone.now())
-        runnable = (
-            Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RETRYING])
-            .order_by("created_at", "id")
-            .first()
-        )
-        if runnable is None:
-            return
-        execute_run(str(runnable.pk))
-    pytest.fail("the runs did not settle")
 
 
 def reload(run: Run) -> Run:
