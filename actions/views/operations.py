@@ -61,10 +61,8 @@ def _operate(request, run_id, verb: str, *, carrying: str | None = None) -> Http
         if carried is not None:
             extra[carrying] = carried
     dead_step = rules.failed_step(run) if verb == "retry" and rules.died_of_step(run) else None
-    # operators.operate by name, with what the operation carries.
-    operation = {"retry": operators.retry, "resolve": operators.resolve, "cancel": operators.cancel}
     try:
-        operation[verb](run, request.user, request.POST.get("note", ""), **extra)
+        operators.operate(verb, run, request.user, request.POST.get("note", ""), **extra)
     except IllegalTransition as error:
         return refuse(request, 409, f"Nothing done: {error.message}.")
     except operators.MissingNote as error:
