@@ -132,6 +132,7 @@ def spectacular(**overrides: Any) -> dict[str, Any]:
             "RunStatusEnum": "actions.models.RunStatus",
             "AttemptOutcomeEnum": "actions.models.AttemptOutcome",
             "EventKindEnum": "actions.models.EventKind",
+            "ActionKindEnum": "actions.models.ActionKind",
         },
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -176,7 +176,12 @@ class Run(models.Model):
     # steps in loops), its position in the replay, and the position of the first step of
     # the parallel batch it was started with (its own for a sequential step).
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,  # run_unique_step (parent, step_key) serves every read by parent
     )
     step_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     step_position = models.PositiveIntegerField(null=True, blank=True)

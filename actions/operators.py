@@ -20,8 +20,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from . import runs
-from .canonical import canonical_json, checked_inputs
-from .errors import DoplatformError, IllegalTransition, InvalidInputs
+from .canonical import checked_inputs
+from .errors import DoplatformError, IllegalTransition
 from .models import Action, ActionKind, EventKind, OperatorEvent, Run, RunStatus
 from .registry import get_spec
 from .runs import after_transition
@@ -67,12 +67,13 @@ class Applied:
     skipped: list[IllegalTransition] = field(default_factory=list)
 
 
-def operate(verb: str, run: Run, user: AbstractBaseUser | None, note: str = "") -> Run:
-    """``retry``, ``resolve`` or ``cancel`` one run, by name."""
+def operate(verb: str, run: Run, user: AbstractBaseUser | None, note: str = "", **carried) -> Run:
+    """``retry``, ``resolve`` or ``cancel`` one run, by name; ``carried`` is what the
+    verb takes besides the note (a retry's ``inputs``, a resolve's ``result``)."""
     operations = {"retry": retry, "resolve": resolve, "cancel": cancel}  # looked up now
     if verb not in operations:
         raise ValueError(f"operators retry, resolve or cancel runs, not {verb!r}")
-    return operations[verb](run, user, note)
+    return operations[verb](run, user, note, **carried)
 
 
 def apply(
@@ -282,13 +283,9 @@ def _checked_new_inputs(run: Run, inputs: dict) -> dict:
 
 
 def _checked_result(result: dict) -> dict:
-    """An output given by hand, held to what a handler's result must be."""
-    if not isinstance(result, dict):
-        raise InvalidInputs(
-            "the result must be a JSON object",
-            details=[{"path": "$", "message": "expected an object"}],
-        )
-    return parse_canonical(canonical_json(result, what="result").encode())
+    """An output given by hand, held to what a handler's result must be (and as small as
+    inputs must be: it is typed by a person or sent by a client)."""
+    return parse_canonical(checked_inputs(result, what="result"))
 
 
 def pause(action: Action | str, user: AbstractBaseUser | None, note: str = "") -> Action:

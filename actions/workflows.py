@@ -25,7 +25,7 @@ from django.utils.dateparse import parse_datetime
 from . import runs, submission
 from .canonical import checked_inputs, fingerprint
 from .conf import app_settings
-from .errors import DoplatformError, InvalidIdempotencyKey
+from .errors import DoplatformError, InvalidIdempotencyKey, UnknownAction
 from .idempotency import validate_idempotency_key
 from .models import Run, RunStatus
 from .registry import ActionSpec, get_spec
@@ -236,28 +236,25 @@ class Workflow:
         return step_key
 
     def _prepare(self, action: str, inputs: dict, key: str | None) -> tuple[ActionSpec, bytes, str]:
+        """The next step's key, spec and canonical inputs, checked against what is recorded."""
         step_key = self._next_key(key)
         if step_key in (self.run.memo or {}):
             raise _Fail(_nondeterministic(step_key, "a timer or recorded value", f"step {action}"))
         try:
             spec = get_spec(action)
-            if spec.kind == "workflow":
-                raise _Fail(
-                    _failure(
-                        "nested_workflow",
-                        f"step {step_key} asks for {action!r}, a workflow; steps are actions",
-                    )
-                )
             data = checked_inputs(inputs)
-            submission.validate_schema(spec, submission.parse_canonical(data))
+        except UnknownAction as error:
+            # Perhaps only on this worker, mid-deploy: retried, as a missing handler waits.
+            raise _Fail(_invalid_step(step_key, action, error, retryable=True)) from None
         except DoplatformError as error:
+            raise _Fail(_invalid_step(step_key, action, error)) from None
+        if spec.kind == "workflow":
             raise _Fail(
                 _failure(
-                    "invalid_step",
-                    f"step {step_key} ({action}): {error.message}",
-                    details={"step": step_key, "code": error.code, "details": error.details},
+                    "nested_workflow",
+                    f"step {step_key} asks for {action!r}, a workflow; steps are actions",
                 )
-            ) from None
+            )
         record = self.steps.get(step_key)
         if record is not None:
             asked = fingerprint(data)
@@ -271,6 +268,10 @@ class Workflow:
         self, spec: ActionSpec, data: bytes, step_key: str, *, group: int, inline: bool
     ) -> StepRecord:
         """The step's child run: run here at once when it fits, else enqueued for any worker."""
+        try:
+            submission.validate_schema(spec, submission.parse_canonical(data))
+        except DoplatformError as error:
+            raise _Fail(_invalid_step(step_key, spec.name, error)) from None
         action = self._action_row(spec.name)
         policy = action.policy
         fits = time.monotonic() + policy.timeout + INLINE_MARGIN <= self.deadline
@@ -423,6 +424,15 @@ def _checked_key(key: str, run_id) -> str:
 
 def _failure(code: str, message: str, *, details: Any = None, retryable: bool = False):
     return runs.Failure(code=code, message=message, retryable=retryable, details=details)
+
+
+def _invalid_step(step_key: str, action: str, error: DoplatformError, *, retryable=False):
+    return _failure(
+        "invalid_step",
+        f"step {step_key} ({action}): {error.message}",
+        details={"step": step_key, "code": error.code, "details": error.details},
+        retryable=retryable,
+    )
 
 
 def _nondeterministic(step_key: str, recorded: str, asked: str):

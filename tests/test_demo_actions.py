@@ -1,12 +1,11 @@
 """The demo's ``user-registration`` workflow, in process: the story the seed tells."""
 
 import pytest
-from django.utils import timezone
 
 from actions import operators, submit
 from actions.models import Run, RunStatus
-from actions.worker import execute_run
 from demo.models import Charge, CrmContact, Customer, Email
+from tests.factories import drive
 
 pytestmark = pytest.mark.django_db
 
@@ -16,21 +15,6 @@ STEPS = [
     ("4", "send-welcome-email"),  # position 3 is the cool-off
     ("5", "update-user-crm"),
 ]
-
-
-def drive(limit: int = 100) -> None:
-    """Be the workers: execute queued runs, and retrying ones as if due, until none is left."""
-    for _ in range(limit):
-        Run.objects.filter(status=RunStatus.RETRYING).update(next_attempt_at=timezone.now())
-        runnable = (
-            Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RETRYING])
-            .order_by("created_at", "id")
-            .first()
-        )
-        if runnable is None:
-            return
-        execute_run(str(runnable.pk))
-    pytest.fail("the runs did not settle")
 
 
 def register(name: str, **trouble) -> Run:

@@ -11,26 +11,11 @@ from actions import dispatcher, operators, submit
 from actions.errors import IllegalTransition, InvalidInputs
 from actions.models import IdempotencyRecord, OperatorEvent, Run, RunStatus
 from actions.worker import execute_run
+from tests.factories import drive
 from tests.testapp import actions as testapp
 from tests.testapp.models import Execution
 
 pytestmark = pytest.mark.django_db
-
-
-def drive(limit: int = 200) -> None:
-    """Be the workers: execute every queued run, and every retrying one as if it were due,
-    until nothing is left to execute."""
-    for _ in range(limit):
-        Run.objects.filter(status=RunStatus.RETRYING).update(next_attempt_at=timezone.now())
-        runnable = (
-            Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RETRYING])
-            .order_by("created_at", "id")
-            .first()
-        )
-        if runnable is None:
-            return
-        execute_run(str(runnable.pk))
-    pytest.fail("the runs did not settle")
 
 
 def reload(run: Run) -> Run:
@@ -371,3 +356,33 @@ def test_a_workflow_is_submitted_with_an_idempotency_key_like_an_action():
     again = submit("test-wf-sequence", {}, idempotency_key="signup-1")
     assert again.pk == first.pk and again.replayed
     assert first.action.kind == "workflow"
+
+
+def test_a_step_key_outside_the_key_alphabet_ends_the_workflow():
+    run = submit("test-wf-loop", {"items": ["with space"]})
+    drive()
+    run = reload(run)
+    assert (run.status, run.error["code"]) == (RunStatus.DEAD, "invalid_step")
+    assert "with space" in run.error["message"]
+
+
+def test_a_step_whose_inputs_fail_the_schema_ends_the_workflow():
+    testapp.CHANGE_OF_MIND["second"] = "test-schema"
+    fickle = submit("test-wf-fickle", {})
+    drive()
+    fickle = reload(fickle)
+    assert (fickle.status, fickle.error["code"]) == (RunStatus.DEAD, "invalid_step")
+    assert fickle.error["details"]["step"] == "2"
+    assert len(steps(fickle)) == 1  # nothing was created for the refused step
+
+
+def test_a_step_of_an_action_unknown_here_is_retried_not_dead():
+    testapp.CHANGE_OF_MIND["second"] = "no-such-action"
+    run = submit("test-wf-fickle", {})
+    execute_run(str(run.pk))
+    run = reload(run)
+    assert (run.status, run.error["code"], run.error["retryable"]) == (
+        RunStatus.RETRYING,
+        "invalid_step",
+        True,
+    )

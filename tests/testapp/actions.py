@@ -168,6 +168,27 @@ def wf_repair(wf, inputs):
     return {"first": first, "middle": middle, "last": last}
 
 
+@workflow(
+    "test-wf-signup",
+    description="A signup from the demo's actions: account, CRM, then email and charge at once.",
+)
+def wf_signup(wf, inputs):
+    """The browser tests' workflow: realistic steps, one of which the CRM may refuse."""
+    email = inputs["email"]
+    user = wf.step("create-user", {"email": email, "name": inputs.get("name", "")})
+    crm = wf.step("update-user-crm", {"email": email, **inputs.get("crm", {})})
+    welcome, charge = wf.gather(
+        wf.start("send-welcome-email", {"email": email, "name": inputs.get("name", "")}),
+        wf.start("charge-subscription", {"email": email, "amount_cents": 1900, "plan": "basic"}),
+    )
+    return {
+        "customer_id": user["customer_id"],
+        "crm_id": crm["crm_id"],
+        "message_id": welcome["message_id"],
+        "charge_id": charge["charge_id"],
+    }
+
+
 @workflow("test-wf-pair")
 def wf_pair(wf, inputs):
     """Two slow steps at once: each takes a worker process of its own."""
