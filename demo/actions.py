@@ -59,7 +59,10 @@ def charge_subscription(inputs, ctx):
 
 @action(
     "send-welcome-email",
-    description="Send the welcome email once per run; `fail_first`: the mail server is busy that many times.",
+    description=(
+        "Send the welcome email once per run; the mail server is busy for the first "
+        "`fail_first` attempts."
+    ),
     inputs_schema={
         "type": "object",
         "properties": {
@@ -165,20 +168,21 @@ def register(wf, inputs):
     email, name = inputs["email"], inputs.get("name", "")
     user = wf.step("create-user", {"email": email, "name": name})
     charge = {"email": email, "amount_cents": 1900, "plan": "pro"}
-    if inputs.get("charge_work_seconds"):
-        charge["work_seconds"] = inputs["charge_work_seconds"]
-    charged = wf.step("charge-subscription", charge)
+    charged = wf.step("charge-subscription", charge | knobs(inputs, work_seconds="charge"))
     wf.sleep("cool-off", seconds=inputs.get("cool_off_seconds", 2))
-    welcome = {"email": email, "name": name}
-    if inputs.get("email_fail_first"):
-        welcome["fail_first"] = inputs["email_fail_first"]
+    welcome = {"email": email, "name": name} | knobs(inputs, fail_first="email")
     crm = {"email": email, "fields": {"plan": "pro", "customer_id": user["customer_id"]}}
-    if "crm_fail_with" in inputs:
-        crm["fail_with"] = inputs["crm_fail_with"]
-    if "crm_fail_first" in inputs:
-        crm["fail_first"] = inputs["crm_fail_first"]
+    crm |= knobs(inputs, fail_with="crm", fail_first="crm")
     wf.gather(
         wf.start("send-welcome-email", welcome),
         wf.start("update-user-crm", crm),
     )
     return {"user_id": user["customer_id"], "charge_id": charged["charge_id"]}
+
+
+def knobs(inputs: dict, **steps: str) -> dict:
+    """A step's failure knobs from the workflow's inputs: ``fail_first="crm"`` passes
+    ``crm_fail_first`` on as ``fail_first`` when it is given."""
+    return {
+        knob: inputs[f"{step}_{knob}"] for knob, step in steps.items() if f"{step}_{knob}" in inputs
+    }
