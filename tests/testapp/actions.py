@@ -74,7 +74,8 @@ def schema(inputs, ctx):
 
 # --- workflows ------------------------------------------------------------------------
 
-# In-process tests flip this to make a workflow ask for something else on its next replay.
+# In-process tests flip this to make a workflow ask for something else on its next replay;
+# a worker started with TEST_WF_FICKLE_SECOND runs "a new deploy" of test-wf-fickle.
 CHANGE_OF_MIND: dict[str, object] = {}
 
 
@@ -125,7 +126,8 @@ def wf_recorded(wf, inputs):
 @workflow("test-wf-fickle")
 def wf_fickle(wf, inputs):
     wf.step("test-counted", {"n": CHANGE_OF_MIND.get("n", 1)})
-    wf.step(str(CHANGE_OF_MIND.get("second", "test-flaky")), {"fail_times": 1})
+    second = CHANGE_OF_MIND.get("second", os.environ.get("TEST_WF_FICKLE_SECOND", "test-flaky"))
+    wf.step(str(second), {"fail_times": 1})
     return {}
 
 
@@ -185,3 +187,22 @@ def wf_signup(wf, inputs):
         "message_id": welcome["message_id"],
         "charge_id": charge["charge_id"],
     }
+
+
+@workflow("test-wf-pair")
+def wf_pair(wf, inputs):
+    """Two slow steps at once: each takes a worker process of its own."""
+    seconds = inputs.get("seconds", 1)
+    left, right = wf.gather(
+        wf.start("test-sleep", {"seconds": seconds}), wf.start("test-sleep", {"seconds": seconds})
+    )
+    return {"left": left, "right": right}
+
+
+@workflow("test-wf-slow-middle", backoff_base=1)
+def wf_slow_middle(wf, inputs):
+    """A slow step between two quick ones: where a crash lands."""
+    first = wf.step("test-counted", {"n": 1})
+    middle = wf.step("test-sleep", {"seconds": inputs.get("seconds", 1.5)})
+    last = wf.step("test-counted", {"n": 3})
+    return {"first": first, "middle": middle, "last": last}
