@@ -8,6 +8,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "action": "registry",
+    "workflow": "registry",
     "submit": "submission",
     "retry": "operators",
     "resolve": "operators",

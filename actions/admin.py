@@ -6,10 +6,12 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from . import operators, queue, registry, rules
 from .conf import app_settings
-from .models import Action, Attempt, OperatorEvent, Run
+from .models import Action, ActionKind, Attempt, OperatorEvent, Run
 from .policy import POLICY_FIELDS
 
 
@@ -36,11 +38,12 @@ class ActionForm(ModelForm):
 @admin.register(Action)
 class ActionAdmin(admin.ModelAdmin):
     form = ActionForm
-    list_display = ["name", "paused", "policy", "updated_at"]
-    list_filter = ["paused"]
-    readonly_fields = ["name", "paused", "code_policy", "description", "inputs_schema"]
+    list_display = ["name", "kind", "paused", "policy", "updated_at"]
+    list_filter = ["kind", "paused"]
+    readonly_fields = ["name", "kind", "paused", "code_policy", "description", "inputs_schema"]
     fields = [
         "name",
+        "kind",
         "description",
         "paused",
         "code_policy",
@@ -114,11 +117,32 @@ class EventInline(admin.TabularInline):
     model = OperatorEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "kind", "user", "note"]
+    fields = ["created_at", "kind", "user", "note", "details"]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+class StepInline(admin.TabularInline):
+    """A workflow run's steps, in order, each a link to its own run."""
+
+    model = Run
+    fk_name = "parent"
+    verbose_name = "step"
+    verbose_name_plural = "steps"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["step_position", "step_key", "action", "status", "attempts", "finished_at"]
+    readonly_fields = fields
+    ordering = ["step_position", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Run]:
+        return super().get_queryset(request).select_related("action")
 
 
 @admin.register(Run)
@@ -126,22 +150,43 @@ class RunAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "action",
+        "kind",
+        "step_of",
         "status",
         "attempts",
         "idempotency_key",
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "action"]
+    list_filter = ["status", ("action__kind", admin.ChoicesFieldListFilter), "action"]
     search_fields = ["=id", "=idempotency_key"]
     list_select_related = ["action"]
     show_full_result_count = False  # no COUNT(*) over millions of runs
     date_hierarchy = None
-    inlines = [AttemptInline, EventInline]
+    inlines = [StepInline, AttemptInline, EventInline]
     actions = ["retry_runs", "resolve_runs"]
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [f.name for f in Run._meta.fields]
+
+    def get_inlines(self, request: HttpRequest, obj=None) -> list:
+        if obj is None or obj.action.kind != ActionKind.WORKFLOW:
+            return [AttemptInline, EventInline]
+        return self.inlines
+
+    @admin.display(description="kind", ordering="action__kind")
+    def kind(self, obj: Run) -> str:
+        return obj.action.kind
+
+    @admin.display(description="step of")
+    def step_of(self, obj: Run) -> str:
+        """A step names its workflow's run by id alone: no read per row."""
+        if obj.parent_id is None:
+            return "—"
+        url = reverse("admin:actions_run_change", args=[obj.parent_id])
+        return format_html(
+            'step {} of <a href="{}">{}</a>', obj.step_position, url, str(obj.parent_id)[:8]
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

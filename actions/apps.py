@@ -15,13 +15,18 @@ class ActionsConfig(AppConfig):
 
 
 def create_action_rows(**kwargs) -> None:
-    """One ``Action`` row per action declared in code (never in ``ready()``: no queries there)."""
+    """One ``Action`` row per action declared in code, of the kind the code declares
+    (never in ``ready()``: no queries there)."""
     from .models import Action
     from .registry import all_specs
 
-    using = kwargs.get("using", "default")
-    existing = set(Action.objects.using(using).values_list("name", flat=True))
-    Action.objects.using(using).bulk_create(
-        [Action(name=spec.name) for spec in all_specs() if spec.name not in existing],
+    actions = Action.objects.using(kwargs.get("using", "default"))
+    existing = dict(actions.values_list("name", "kind"))
+    specs = all_specs()
+    actions.bulk_create(
+        [Action(name=spec.name, kind=spec.kind) for spec in specs if spec.name not in existing],
         ignore_conflicts=True,
     )
+    for spec in specs:
+        if existing.get(spec.name, spec.kind) != spec.kind:
+            actions.filter(name=spec.name).update(kind=spec.kind)

@@ -36,18 +36,18 @@ def fingerprint(canonical: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def checked_inputs(inputs: Any) -> bytes:
+def checked_inputs(inputs: Any, *, what: str = "inputs") -> bytes:
     """Canonical bytes of ``inputs``, which must be a JSON object within the size limit."""
     if not isinstance(inputs, dict):
         raise InvalidInputs(
-            "inputs must be a JSON object",
+            f"{what} must be a JSON object",
             details=[{"path": "$", "message": f"expected an object, got {_json_type(inputs)}"}],
         )
-    data = canonical_bytes(inputs)
+    data = canonical_bytes(inputs, what=what)
     limit = app_settings.MAX_INPUT_BYTES
     if len(data) > limit:
         raise InvalidInputs(
-            f"inputs are {len(data)} bytes in canonical JSON; the limit is {limit}",
+            f"{what} are {len(data)} bytes in canonical JSON; the limit is {limit}",
             code="payload_too_large",
             details={"size": len(data), "limit": limit},
         )

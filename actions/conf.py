@@ -43,6 +43,9 @@ class AppSettings:
     PRUNE_INTERVAL = Setting(3600)
     # Refuse API submissions without an Idempotency-Key header.
     REQUIRE_IDEMPOTENCY_KEY = Setting(False)
+    # Workflows: steps per workflow, and steps started and not yet gathered.
+    WORKFLOW_MAX_STEPS = Setting(1000)
+    WORKFLOW_MAX_PARALLEL = Setting(100)
     # django-q2's own admin pages (tasks, schedules, queue): hidden, doplatform never uses them.
     SHOW_ENGINE_ADMIN = Setting(False)
 
@@ -129,6 +132,7 @@ def spectacular(**overrides: Any) -> dict[str, Any]:
             "RunStatusEnum": "actions.models.RunStatus",
             "AttemptOutcomeEnum": "actions.models.AttemptOutcome",
             "EventKindEnum": "actions.models.EventKind",
+            "ActionKindEnum": "actions.models.ActionKind",
         },
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

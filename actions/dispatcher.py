@@ -2,12 +2,14 @@
 
 (a) enqueue retrying runs that are due; (b) turn runs whose lease expired into a
 ``lost`` attempt, then retry or dead-letter them; (c) re-enqueue queued runs whose
-enqueue looks lost. Any number of dispatchers may run against one database: rows
+enqueue looks lost; (d) wake waiting workflows whose timer is due, or whose wake-up
+is overdue (none of their steps is pending any more). Any number of dispatchers may run against one database: rows
 are picked with ``FOR UPDATE SKIP LOCKED`` where the database has it, and every
 change is a compare-and-set, so a duplicate pick does no harm.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +23,8 @@ from .models import Run, WorkerHeartbeat
 log = logging.getLogger(__name__)
 
 BATCH = 200
+STALL_CHECK_SECONDS = 30
+_next_stall_check = 0.0
 
 
 @dataclass
@@ -28,10 +32,11 @@ class DispatchReport:
     enqueued_retries: int = 0
     expired_leases: int = 0
     reenqueued: int = 0
+    woken: int = 0
 
     @property
     def total(self) -> int:
-        return self.enqueued_retries + self.expired_leases + self.reenqueued
+        return self.enqueued_retries + self.expired_leases + self.reenqueued + self.woken
 
 
 def dispatch_once() -> DispatchReport:
@@ -39,6 +44,7 @@ def dispatch_once() -> DispatchReport:
     report.expired_leases = expire_leases()
     report.enqueued_retries = enqueue_due_retries()
     report.reenqueued = reenqueue_stale()
+    report.woken = wake_workflows()
     return report
 
 
@@ -60,6 +66,22 @@ def reenqueue_stale() -> int:
     count = _enqueue(Run.objects.stale_enqueues(stale_before, now), now)
     if count:
         log.info("re-enqueued %s runs whose enqueue looked lost", count)
+    return count
+
+
+def wake_workflows() -> int:
+    """Waiting workflows whose timer is due; now and then also those that wait for no
+    pending step any more (a safety net: a finishing step wakes its workflow itself)."""
+    global _next_stall_check
+    now = timezone.now()
+    candidates = [Run.objects.due_timers(now)]
+    if time.monotonic() >= _next_stall_check:
+        candidates.append(Run.objects.stalled_waits(now))
+        _next_stall_check = time.monotonic() + STALL_CHECK_SECONDS
+    count = 0
+    for queryset in candidates:
+        with transaction.atomic():
+            count += sum(runs.wake(run.pk, now=now) for run in _pick(queryset.only("pk")))
     return count
 
 

@@ -25,7 +25,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from .models import FAILED, Run, RunStatus
+from .models import FAILED, ActionKind, Run, RunStatus
 from .paging import MAX_PAGE_SIZE, Cursor
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
@@ -98,8 +98,16 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
         super().__init__(field_name="created_at", **kwargs)
 
 
-class RangeFilter(django_filters.ChoiceFilter):
-    field_class = type("RangeField", (Typed, django_filters.fields.ChoiceField), {})
+class TypedChoiceFilter(django_filters.ChoiceFilter):
+    field_class = type("TypedChoiceField", (Typed, django_filters.fields.ChoiceField), {})
+
+
+class RunIdField(Typed, forms.UUIDField):
+    default_error_messages = {"invalid": "is not a run id (a UUID)"}
+
+
+class RunIdFilter(django_filters.UUIDFilter):
+    field_class = RunIdField
 
 
 class RunFilterSet(django_filters.FilterSet):
@@ -109,7 +117,7 @@ class RunFilterSet(django_filters.FilterSet):
         help_text="One status or several (repeat the parameter).",
     )
     action = django_filters.CharFilter(field_name="action_id", help_text="An action's name.")
-    since = RangeFilter(
+    since = TypedChoiceFilter(
         choices=[(key, key) for key in RANGES],
         method="created_within",
         help_text="Created within the last hour, day or week.",
@@ -119,6 +127,16 @@ class RunFilterSet(django_filters.FilterSet):
         field_name="error__code", help_text="The error code of the run's last failure."
     )
     idempotency_key = django_filters.CharFilter(help_text="The run's idempotency key.")
+    kind = TypedChoiceFilter(
+        field_name="action__kind",
+        choices=ActionKind.choices,
+        help_text="Runs of workflows (`workflow`) or of plain actions (`action`; steps are).",
+    )
+    # The steps of one workflow read an index on parent: the foreign key's own, or
+    # run_unique_step (parent, step_key), whose condition the equality implies.
+    parent = RunIdFilter(
+        field_name="parent_id", help_text="A workflow run's id: its steps (child runs)."
+    )
     created_after = DateTimeFilter(lookup_expr="gte", help_text="Created at or after, ISO 8601.")
     created_before = DateTimeFilter(lookup_expr="lt", help_text="Created before, ISO 8601.")
 
@@ -174,6 +192,8 @@ class RunFilterSet(django_filters.FilterSet):
                 continue
             if isinstance(value, datetime):
                 value = self.data[name]  # as given: it was valid
+            elif isinstance(value, uuid.UUID):
+                value = str(value)  # a job stores these as JSON
             params[name] = list(value) if name == "status" else value
         return params
 

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from .conf import app_settings
@@ -66,9 +67,17 @@ def find_binding(*, action_id: str, key: str) -> IdempotencyRecord | None:
     )
 
 
-def start_expiry(run_id) -> None:
-    """The run is closed: its key may start a new run once the TTL has passed."""
+def start_expiry(run_id, *, own: bool = True, steps: bool = False) -> None:
+    """The run is closed: its key (``own``) and its workflow steps' keys (``steps``) may
+    start new runs once the TTL has passed."""
+    if not (own or steps):
+        return
+    records = IdempotencyRecord.objects.filter(expires_at__isnull=True)
+    if own and steps:
+        records = records.filter(Q(run_id=run_id) | Q(run__parent_id=run_id))
+    elif own:
+        records = records.filter(run_id=run_id)
+    else:
+        records = records.filter(run__parent_id=run_id)
     ttl = timedelta(seconds=app_settings.IDEMPOTENCY_TTL)
-    IdempotencyRecord.objects.filter(run_id=run_id, expires_at__isnull=True).update(
-        expires_at=timezone.now() + ttl
-    )
+    records.update(expires_at=timezone.now() + ttl)

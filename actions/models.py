@@ -3,10 +3,15 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .policy import RetryPolicy
+
+
+class ActionKind(models.TextChoices):
+    ACTION = "action"
+    WORKFLOW = "workflow"
 
 
 class Action(models.Model):
@@ -17,6 +22,8 @@ class Action(models.Model):
     """
 
     name = models.SlugField(max_length=100, primary_key=True)
+    # What the code declares it as (``@action`` or ``@workflow``): lists filter on it.
+    kind = models.CharField(max_length=16, choices=ActionKind, default=ActionKind.ACTION)
     max_attempts = models.PositiveIntegerField(null=True, blank=True)
     backoff_base = models.PositiveIntegerField(null=True, blank=True)
     backoff_max = models.PositiveIntegerField(null=True, blank=True)
@@ -44,6 +51,7 @@ class RunStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
     RETRYING = "retrying"
+    WAITING = "waiting"  # a workflow whose step or timer is pending
     SUCCEEDED = "succeeded"
     DEAD = "dead"
     RESOLVED = "resolved"
@@ -53,6 +61,9 @@ class RunStatus(models.TextChoices):
 FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.DEAD, RunStatus.RESOLVED, RunStatus.CANCELLED})
 CLOSED = frozenset({RunStatus.SUCCEEDED, RunStatus.RESOLVED, RunStatus.CANCELLED})
 FAILED = (RunStatus.RETRYING, RunStatus.DEAD)  # the predicate of run_failed_idx, in its order
+# Not finished, and not yet (or not any more) with a worker: a workflow's step in one of
+# these is pending.
+PENDING = frozenset({RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RETRYING, RunStatus.WAITING})
 
 
 class RunQuerySet(models.QuerySet):
@@ -64,13 +75,13 @@ class RunQuerySet(models.QuerySet):
 
     def waiting(self, now: datetime) -> "RunQuerySet":
         """Runs that may start now and have not: queued, or retrying and due, of an action
-        that is not paused (``run_due_idx``)."""
+        that is not paused (``run_pending_idx``)."""
         return self.filter(
             status__in=[RunStatus.QUEUED, RunStatus.RETRYING], action__paused=False
         ).filter(Q(status=RunStatus.QUEUED) | Q(next_attempt_at__lte=now))
 
     def due_retries(self, now: datetime) -> "RunQuerySet":
-        """Retrying runs that are due and not handed to the queue yet (``run_due_idx``)."""
+        """Retrying runs that are due and not handed to the queue yet (``run_pending_idx``)."""
         return self.filter(
             status=RunStatus.RETRYING,
             next_attempt_at__lte=now,
@@ -79,12 +90,37 @@ class RunQuerySet(models.QuerySet):
         )
 
     def expired_leases(self, now: datetime) -> "RunQuerySet":
-        """Running runs whose worker has not finished within the lease (``run_due_idx``)."""
+        """Running runs whose worker has not finished within the lease (``run_pending_idx``)."""
         return self.filter(status=RunStatus.RUNNING, lease_expires_at__lt=now)
 
     def stale_enqueues(self, before: datetime, now: datetime) -> "RunQuerySet":
         """Waiting runs never handed to the queue, or handed over before ``before``."""
         return self.waiting(now).filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=before))
+
+    def due_timers(self, now: datetime) -> "RunQuerySet":
+        """Waiting workflows whose timer is due (``run_pending_idx``)."""
+        return self.filter(status=RunStatus.WAITING, next_attempt_at__lte=now)
+
+    def stalled_waits(self, now: datetime) -> "RunQuerySet":
+        """Waiting workflows with no pending step and no timer to come: their wake-up is
+        overdue (a safety net; a finishing step wakes its workflow in its own transaction)."""
+        pending_step = Run.objects.filter(parent=OuterRef("pk"), status__in=PENDING)
+        return (
+            self.filter(status=RunStatus.WAITING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .exclude(Exists(pending_step))
+        )
+
+    def steps_of(self, workflow_run_id) -> "RunQuerySet":
+        """A workflow's step runs in order, each with ``step_fingerprint``: the fingerprint of
+        the inputs its workflow asked for (its idempotency record's), whatever an operator
+        edited since (``run_unique_step``)."""
+        asked = IdempotencyRecord.objects.filter(run=OuterRef("pk")).values("fingerprint")[:1]
+        return (
+            self.filter(parent_id=workflow_run_id)
+            .annotate(step_fingerprint=Subquery(asked))
+            .order_by("step_position", "created_at")
+        )
 
     def matching(self, filters) -> "RunQuerySet":
         """These runs narrowed by a bound ``filters.RunFilterSet``, newest first.
@@ -136,6 +172,25 @@ class Run(models.Model):
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True)
+    # A workflow's step: its workflow's run, its key (its position, or the key given for
+    # steps in loops), its position in the replay, and the position of the first step of
+    # the parallel batch it was started with (its own for a sequential step).
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        db_index=False,  # run_unique_step (parent, step_key) serves every read by parent
+    )
+    step_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    step_position = models.PositiveIntegerField(null=True, blank=True)
+    step_group = models.PositiveIntegerField(null=True, blank=True)
+    # A workflow's recorded values (``wf.now()``, ``wf.uuid()``, sleeps), by step key.
+    memo = models.JSONField(null=True, blank=True)
+    # A step finished while its workflow was running: the workflow replays once more
+    # instead of waiting (closes the race between "suspend" and "wake").
+    wake_pending = models.BooleanField(default=False)
 
     objects = RunQuerySet.as_manager()
 
@@ -158,13 +213,22 @@ class Run(models.Model):
                 name="run_failed_idx",
                 condition=Q(status__in=["retrying", "dead"]),
             ),
-            # The dispatcher: due retries, expired leases and stale enqueues.
+            # The dispatcher: due retries and timers, expired leases and stale enqueues.
             models.Index(
                 fields=["status", "next_attempt_at"],
-                name="run_due_idx",
-                condition=Q(status__in=["queued", "retrying", "running"]),
+                name="run_pending_idx",
+                condition=Q(status__in=["queued", "retrying", "running", "waiting"]),
             ),
             models.Index(fields=["idempotency_key"], name="run_key_idx"),
+        ]
+        constraints = [
+            # One child run per (workflow run, step key); it also serves a replay's read
+            # of all the steps of one workflow.
+            models.UniqueConstraint(
+                fields=["parent", "step_key"],
+                name="run_unique_step",
+                condition=Q(parent__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +248,7 @@ class AttemptOutcome(models.TextChoices):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     LOST = "lost"
+    SUSPENDED = "suspended"  # a workflow's execution that ended waiting for a step or timer
 
 
 class Attempt(models.Model):
@@ -268,6 +333,9 @@ class OperatorEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.TextField(blank=True)
+    # What the change carried: inputs before and after an edited retry, a step's output
+    # given when resolving it.
+    details = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -29,7 +29,8 @@ def prune(*, dry_run: bool = False) -> PruneReport:
     report = PruneReport()
     expired = IdempotencyRecord.objects.filter(expires_at__lte=now)
     cutoff = now - timedelta(seconds=app_settings.RUN_RETENTION)
-    old = Run.objects.filter(status__in=CLOSED, finished_at__lt=cutoff)
+    # A workflow's steps go with their workflow (they are its history), never before.
+    old = Run.objects.filter(status__in=CLOSED, finished_at__lt=cutoff, parent__isnull=True)
     if dry_run:
         # The expired records are still there: only a record that would survive keeps a run.
         kept = IdempotencyRecord.objects.filter(run=OuterRef("pk")).exclude(expires_at__lte=now)

@@ -176,7 +176,7 @@ def status_counts() -> dict[str, CappedCount]:
     def compute() -> dict[str, CappedCount]:
         return {
             status: capped_count(Run.objects.filter(status=status), STATUS_COUNT_CAP)
-            for status in ("queued", "running", "retrying", "dead")
+            for status in ("queued", "running", "waiting", "retrying", "dead")
         }
 
     return cache.get_or_set("dashboard:status-counts", compute, CACHE_SECONDS)

@@ -1,4 +1,4 @@
-"""Actions declared in code with ``@action`` and found in each app's ``actions.py``."""
+"""Actions declared in code with ``@action`` or ``@workflow``, found in each app's ``actions.py``."""
 
 import re
 from collections.abc import Callable, Mapping
@@ -10,6 +10,9 @@ from jsonschema import Draft202012Validator
 
 from .errors import UnknownAction
 from .policy import DEFAULT_POLICY, POLICY_FIELDS, RetryPolicy
+
+# One execution of a workflow runs its sequential steps inline while they fit in this.
+WORKFLOW_TIMEOUT = 300
 
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -23,6 +26,7 @@ class ActionSpec:
     description: str = ""
     inputs_schema: dict | None = None
     policy: RetryPolicy = DEFAULT_POLICY
+    kind: str = "action"  # or "workflow": ``handler(wf, inputs)`` replayed by actions.workflows
 
     @property
     def validator(self) -> Draft202012Validator | None:
@@ -44,14 +48,52 @@ def action(
     timeout: int = DEFAULT_POLICY.timeout,
 ) -> Callable[[Handler], Handler]:
     """Register ``def handler(inputs: dict, ctx) -> dict`` as the action ``name``."""
-    if not NAME_RE.match(name) or len(name) > 100:
-        raise ValueError(f"action name {name!r} must be a lowercase slug (a-z, 0-9, '-')")
-    policy = RetryPolicy(
+    return _declare(
+        name,
+        kind="action",
+        description=description,
+        inputs_schema=inputs_schema,
         max_attempts=max_attempts,
         backoff_base=backoff_base,
         backoff_max=backoff_max,
         timeout=timeout,
     )
+
+
+def workflow(
+    name: str,
+    *,
+    description: str = "",
+    inputs_schema: dict | None = None,
+    max_attempts: int = DEFAULT_POLICY.max_attempts,
+    backoff_base: int = DEFAULT_POLICY.backoff_base,
+    backoff_max: int = DEFAULT_POLICY.backoff_max,
+    timeout: int = WORKFLOW_TIMEOUT,
+) -> Callable[[Handler], Handler]:
+    """Register ``def workflow(wf, inputs: dict) -> dict`` as the workflow ``name``.
+
+    The policy applies to the workflow function itself (an exception in it, not in a
+    step); ``timeout`` bounds one execution, the steps it runs inline included. Each
+    step runs under its own action's policy (``actions.workflows``).
+    """
+    return _declare(
+        name,
+        kind="workflow",
+        description=description,
+        inputs_schema=inputs_schema,
+        max_attempts=max_attempts,
+        backoff_base=backoff_base,
+        backoff_max=backoff_max,
+        timeout=timeout,
+    )
+
+
+def _declare(
+    name: str, *, kind: str, description: str, inputs_schema: dict | None, **policy_fields: int
+) -> Callable[[Handler], Handler]:
+    if not NAME_RE.match(name) or len(name) > 100:
+        raise ValueError(f"action name {name!r} must be a lowercase slug (a-z, 0-9, '-')")
+    policy = RetryPolicy(**policy_fields)
     validator = None
     if inputs_schema is not None:
         Draft202012Validator.check_schema(inputs_schema)
@@ -70,6 +112,7 @@ def action(
             description=description or (handler.__doc__ or "").strip(),
             inputs_schema=inputs_schema,
             policy=policy,
+            kind=kind,
         )
         if validator is not None:
             _validators[name] = validator

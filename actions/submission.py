@@ -1,7 +1,8 @@
-"""``submit``: the one way a run comes into being."""
+"""``submit``: the one way a run comes into being (``submit_step`` for a workflow's steps)."""
 
 import json
 import uuid
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,8 +10,8 @@ from django.utils import timezone
 from . import idempotency, runs
 from .canonical import checked_inputs, fingerprint
 from .errors import IdempotencyConflict, InvalidInputs
-from .models import Action, IdempotencyRecord, Run
-from .registry import ActionSpec, get_spec
+from .models import Action, ActionKind, IdempotencyRecord, Run, RunStatus
+from .registry import ActionSpec, find_spec, get_spec
 
 
 def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
@@ -24,7 +25,7 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
         idempotency.validate_idempotency_key(idempotency_key)
     spec = get_spec(name)
     data = checked_inputs(inputs)
-    inputs = json.loads(data)  # what is validated is exactly what is stored
+    inputs = parse_canonical(data)
     validate_schema(spec, inputs)
     digest = fingerprint(data) if idempotency_key is not None else ""
     if idempotency_key is not None:
@@ -61,6 +62,67 @@ def submit(name: str, inputs: dict, idempotency_key: str | None = None) -> Run:
     raise RuntimeError(f"could not bind idempotency key {idempotency_key!r} after 3 tries")
 
 
+def submit_step(
+    *,
+    parent: Run,
+    parent_attempt: int,
+    action: Action,
+    data: bytes,
+    step_key: str,
+    position: int,
+    group: int,
+    worker: str | None,
+) -> Run | None:
+    """A workflow's step as a child run of ``action``, with the canonical inputs ``data``.
+
+    The step is bound like any keyed submission, under the key ``<workflow run>:<step
+    key>``; a step bound already returns its run. With ``worker`` the new run is created
+    claimed by it (running, attempt 1, its lease), to be executed at once in the
+    workflow's process; otherwise it is enqueued. The returned run carries
+    ``step_fingerprint``, the fingerprint its workflow first asked with. None when the
+    workflow run moved on without this replay (a zombie): nothing is written then.
+    """
+    digest = fingerprint(data)
+    key = f"{parent.pk}:{step_key}"
+    now = timezone.now()
+    child = Run(
+        id=uuid.uuid4(),
+        action=action,
+        inputs=parse_canonical(data),
+        idempotency_key=key,
+        created_at=now,
+        parent=parent,
+        step_key=step_key,
+        step_position=position,
+        step_group=group,
+    )
+    if worker is not None:
+        child.status = RunStatus.RUNNING
+        child.attempts = 1
+        child.started_at = child.enqueued_at = now
+        child.worker = worker
+        child.lease_expires_at = now + timedelta(seconds=action.policy.lease_seconds)
+    with transaction.atomic():
+        ours = Run.objects.filter(pk=parent.pk, status=RunStatus.RUNNING, attempts=parent_attempt)
+        if not ours.exists():
+            return None
+        if idempotency.bind_key(action_id=action.pk, key=key, fingerprint=digest, run_id=child.id):
+            if worker is None:
+                runs.enqueue(child, now=now)
+            child.save(force_insert=True)
+            child.step_fingerprint = digest
+            return child
+    record = idempotency.find_binding(action_id=action.pk, key=key)
+    existing = record.run
+    existing.step_fingerprint = record.fingerprint
+    return existing
+
+
+def parse_canonical(data: bytes) -> dict:
+    """The inputs that canonical bytes stand for: what is validated is exactly what is stored."""
+    return json.loads(data)
+
+
 def _replay(record: IdempotencyRecord, key: str, digest: str) -> Run:
     """The run ``key`` is bound to, if the inputs are the same; else the key is reused."""
     if record.fingerprint != digest:
@@ -88,5 +150,7 @@ def validate_schema(spec: ActionSpec, inputs: dict) -> None:
 
 def ensure_action(name: str) -> Action:
     """The action's row, created on first use if ``post_migrate`` has not made it yet."""
-    action, _ = Action.objects.get_or_create(name=name)
+    spec = find_spec(name)
+    kind = spec.kind if spec is not None else ActionKind.ACTION
+    action, _ = Action.objects.get_or_create(name=name, defaults={"kind": kind})
     return action

@@ -2,7 +2,7 @@
 
 A delivery may be a duplicate, late, or for a run that is paused or whose handler
 this worker does not have; every such case leaves the run untouched. Only a
-successful claim executes the handler.
+successful claim executes the handler (or, for a workflow, replays its function).
 """
 
 import logging
@@ -10,15 +10,18 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from . import registry, runs
+from . import registry, runs, workflows
 from .canonical import canonical_json
 from .errors import ActionError, InvalidInputs
-from .models import AttemptOutcome, Run
+from .models import ActionKind, AttemptOutcome, Run
+from .policy import RetryPolicy
+from .registry import ActionSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +55,57 @@ def execute_run(run_id: str) -> str:
         runs.release_run(run, reason=f"no handler for {run.action_id!r} on worker {worker_name()}")
         return "no-handler"
     policy = registry.effective_policy(run.action_id, run.action)
-    number = runs.claim_run(run, lease_seconds=policy.lease_seconds, worker=worker_name())
+    lease = policy.lease_seconds if spec.kind == ActionKind.ACTION else workflows.replay_lease()
+    number = runs.claim_run(run, lease_seconds=lease, worker=worker_name())
     if number is None:
         return "not-claimed"
-    ctx = RunContext(
-        run_id=str(run.pk),
-        action=run.action_id,
-        idempotency_key=run.idempotency_key,
-        attempt=number,
-        logger=logging.getLogger(f"actions.run.{run.action_id}"),
-    )
-    outcome = call_handler(spec.handler, run.inputs, ctx, timeout=policy.timeout)
+    return execute_claimed(run, spec, policy, number=number)
+
+
+def execute_claimed(
+    run: Run, spec: ActionSpec, policy: RetryPolicy, *, number: int, inline: bool = False
+) -> str:
+    """Execute attempt ``number`` of a run this worker holds, and record how it ended.
+
+    ``inline``: a workflow's step executed by the workflow's own execution, which reads
+    the outcome from ``run`` rather than being woken by it.
+    """
+    if spec.kind == ActionKind.WORKFLOW:
+        outcome = workflows.replay(run, spec, number=number, policy=policy, worker=run.worker)
+    else:
+        ctx = RunContext(
+            run_id=str(run.pk),
+            action=run.action_id,
+            idempotency_key=run.idempotency_key,
+            attempt=number,
+            logger=logging.getLogger(f"actions.run.{run.action_id}"),
+        )
+        outcome = call_handler(spec.handler, run.inputs, ctx, timeout=policy.timeout)
     finished_at = timezone.now()
-    if isinstance(outcome, runs.Failure):
-        won = runs.record_failure(
-            run, number=number, failure=outcome, policy=policy, finished_at=finished_at
+    if outcome is None:
+        return "zombie"
+    if isinstance(outcome, workflows.Suspended):
+        won = runs.suspend(
+            run,
+            number=number,
+            reason=outcome.reason,
+            wake_at=outcome.wake_at,
+            finished_at=finished_at,
         )
         return run.status if won else "zombie"
-    won = runs.record_success(run, number=number, result=outcome, finished_at=finished_at)
+    if isinstance(outcome, runs.Failure):
+        won = runs.record_failure(
+            run,
+            number=number,
+            failure=outcome,
+            policy=policy,
+            finished_at=finished_at,
+            wake_parent=not inline,
+        )
+        return run.status if won else "zombie"
+    won = runs.record_success(
+        run, number=number, result=outcome, finished_at=finished_at, wake_parent=not inline
+    )
     return "succeeded" if won else "zombie"
 
 
@@ -124,8 +160,11 @@ class _time_limit:
     django-q2 arms ``signal.alarm`` for its own backstop; we take the timer for the
     handler's (shorter) timeout and do not re-arm it afterwards, so recording the
     attempt is never interrupted. django-q2's guard process still kills a worker
-    that overruns the backstop.
+    that overruns the backstop. Limits nest (a workflow's execution around a step it
+    runs inline): leaving an inner one re-arms the outer one for what is left of it.
     """
+
+    _active: list["_time_limit"] = []
 
     def __init__(self, seconds: int):
         self.seconds = seconds
@@ -133,14 +172,20 @@ class _time_limit:
 
     def __enter__(self):
         if self.usable:
+            self.deadline = time.monotonic() + self.seconds
             self.previous_handler = signal.signal(signal.SIGALRM, self._expire)
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self._active.append(self)
         return self
 
     def __exit__(self, *exc):
         if self.usable:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            self._active.pop()
             signal.signal(signal.SIGALRM, self.previous_handler)
+            if self._active:
+                left = self._active[-1].deadline - time.monotonic()
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
         return False
 
     def _expire(self, signum, frame):

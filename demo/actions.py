@@ -3,7 +3,7 @@
 import os
 import time
 
-from actions import ActionError, action
+from actions import ActionError, action, workflow
 
 from . import services
 from .models import Customer
@@ -59,16 +59,27 @@ def charge_subscription(inputs, ctx):
 
 @action(
     "send-welcome-email",
-    description="Send the welcome email once per run.",
+    description=(
+        "Send the welcome email once per run; the mail server is busy for the first "
+        "`fail_first` attempts."
+    ),
     inputs_schema={
         "type": "object",
-        "properties": {"email": EMAIL, "name": {"type": "string", "maxLength": 200}},
+        "properties": {
+            "email": EMAIL,
+            "name": {"type": "string", "maxLength": 200},
+            "fail_first": {"type": "integer", "minimum": 0},
+        },
         "required": ["email"],
     },
     max_attempts=5,
     backoff_base=2,
 )
 def send_welcome_email(inputs, ctx):
+    if ctx.attempt <= inputs.get("fail_first", 0):
+        raise ActionError(
+            "smtp_unavailable", "the mail server answered 421 Try again later", retryable=True
+        )
     email = services.send_email(
         message_id=ctx.run_id,
         to=inputs["email"],
@@ -123,3 +134,55 @@ def update_user_crm(inputs, ctx):
             "retryable": False,
         }
     return {"crm_id": response.body["id"]}
+
+
+@workflow(
+    "user-registration",
+    description=(
+        "Sign a user up: the account, the first month's charge, a cool-off, then the welcome "
+        "email and the CRM in parallel. A failed step is retried or repaired on its own."
+    ),
+    inputs_schema={
+        "type": "object",
+        "properties": {
+            "email": EMAIL,
+            "name": {"type": "string", "maxLength": 200},
+            "cool_off_seconds": {"type": "number", "minimum": 0, "maximum": 3600},
+            # Knobs for the demo and the chaos tests: the outside world misbehaving.
+            "email_fail_first": {"type": "integer", "minimum": 0},
+            "crm_fail_with": {"enum": [400, 429, 500, 502, 503]},
+            "crm_fail_first": {"type": "integer", "minimum": 0},
+            "charge_work_seconds": {"type": "number", "minimum": 0, "maximum": 600},
+        },
+        "required": ["email"],
+    },
+    # The function only orchestrates: its attempts are spent by a bug in it, or by an
+    # execution lost with its worker. A replay that finds a step pending, or a step that
+    # succeeds, starts a fresh budget, so only executions killed back to back before any
+    # step finishes spend it: five tolerates that; a bug is dead within ~15 s of backoff.
+    max_attempts=5,
+    backoff_base=1,
+    backoff_max=30,
+)
+def register(wf, inputs):
+    email, name = inputs["email"], inputs.get("name", "")
+    user = wf.step("create-user", {"email": email, "name": name})
+    charge = {"email": email, "amount_cents": 1900, "plan": "pro"}
+    charged = wf.step("charge-subscription", charge | knobs(inputs, work_seconds="charge"))
+    wf.sleep("cool-off", seconds=inputs.get("cool_off_seconds", 2))
+    welcome = {"email": email, "name": name} | knobs(inputs, fail_first="email")
+    crm = {"email": email, "fields": {"plan": "pro", "customer_id": user["customer_id"]}}
+    crm |= knobs(inputs, fail_with="crm", fail_first="crm")
+    wf.gather(
+        wf.start("send-welcome-email", welcome),
+        wf.start("update-user-crm", crm),
+    )
+    return {"user_id": user["customer_id"], "charge_id": charged["charge_id"]}
+
+
+def knobs(inputs: dict, **steps: str) -> dict:
+    """A step's failure knobs from the workflow's inputs: ``fail_first="crm"`` passes
+    ``crm_fail_first`` on as ``fail_first`` when it is given."""
+    return {
+        knob: inputs[f"{step}_{knob}"] for knob, step in steps.items() if f"{step}_{knob}" in inputs
+    }

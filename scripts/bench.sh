@@ -11,6 +11,8 @@ done
 export DATABASE_URL="$base/doplatform_bench" REDIS_URL=""
 echo "== engine: doplatform vs bare django-q2 (ORM broker) =="
 python bench/engine_bench.py "$@"
+echo "== workflows: sequential steps against standalone runs one after the other =="
+python bench/workflow_bench.py
 for script in bench/api_bench.py bench/dashboard_bench.py; do
     if [ -f "$script" ]; then
         echo "== $script =="

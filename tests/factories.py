@@ -3,12 +3,14 @@
 import uuid
 from datetime import timedelta
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from actions.models import Attempt, AttemptOutcome, Run, RunStatus
 from actions.submission import ensure_action, submit
+from actions.worker import execute_run
 
 User = get_user_model()
 
@@ -69,4 +71,30 @@ def make_dead_run(action: str = "test-final", **kwargs) -> Run:
     return make_run(action, status=RunStatus.DEAD, **kwargs)
 
 
-__all__ = ["make_dead_run", "make_run", "make_user", "submit"]
+def drive(limit: int = 200) -> None:
+    """Be the workers: execute every queued run, and every retrying one as if it were due,
+    until nothing is left to execute."""
+    for _ in range(limit):
+        Run.objects.filter(status=RunStatus.RETRYING).update(next_attempt_at=timezone.now())
+        runnable = (
+            Run.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RETRYING])
+            .order_by("created_at", "id")
+            .first()
+        )
+        if runnable is None:
+            return
+        execute_run(str(runnable.pk))
+    pytest.fail("the runs did not settle")
+
+
+def make_dead_workflow(inputs: dict | None = None) -> tuple[Run, list[Run]]:
+    """A ``test-wf-repair`` run dead of its step 2 (refused on its first attempt), and its
+    steps in order: step 1 succeeded, step 2 dead."""
+    run = submit("test-wf-repair", inputs or {})
+    drive()
+    run = Run.objects.select_related("action").get(pk=run.pk)
+    assert run.status == RunStatus.DEAD and run.error["code"] == "step_dead"
+    return run, list(Run.objects.steps_of(run.pk).select_related("action"))
+
+
+__all__ = ["drive", "make_dead_run", "make_dead_workflow", "make_run", "make_user", "submit"]

@@ -21,6 +21,7 @@ from .serializers import ActionSerializer, NoteSerializer
 def describe_action(spec: ActionSpec, row: Action | None, counts: dict) -> dict:
     return {
         "name": spec.name,
+        "kind": spec.kind,
         "description": spec.description,
         "inputs_schema": spec.inputs_schema,
         "policy": asdict(effective_policy(spec.name, row)),

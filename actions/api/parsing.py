@@ -83,7 +83,23 @@ def inputs_from(request: Request) -> dict:
 
 
 def note_from(request: Request) -> str:
-    note = body_object(request, allowed={"note"}).get("note", "")
+    return operation_from(request)[0]
+
+
+def operation_from(request: Request, *, carrying: str | None = None) -> tuple[str, dict | None]:
+    """The note of an operator's request, and the object it may carry (``carrying``: a
+    retry's ``inputs``, a resolve's ``result``), None when not given."""
+    allowed = {"note"} if carrying is None else {"note", carrying}
+    data = body_object(request, allowed=allowed)
+    carried = None
+    if carrying is not None and carrying in data:
+        carried = data[carrying]
+        if not isinstance(carried, dict):
+            raise InvalidBody(f"{carrying} must be a JSON object", details={"field": carrying})
+    return _checked_note(data.get("note", "")), carried
+
+
+def _checked_note(note: Any) -> str:
     if not isinstance(note, str):
         raise InvalidBody("note must be a string", details={"field": "note"})
     if "\x00" in note or not _encodable(note):

@@ -20,11 +20,19 @@ from .parsing import (
     idempotency_key_from,
     inputs_from,
     note_from,
+    operation_from,
     run_or_404,
 )
 from .permissions import CanCancelRuns, CanResolveRuns, CanRetryRuns, CanSubmitRuns, CanViewRuns
 from .schema import ACTION_NAME, RUN_ID, errors, filter_parameters, operator_schema
-from .serializers import RunDetailSerializer, RunPageSerializer, RunSerializer, SubmitSerializer
+from .serializers import (
+    ResolveSerializer,
+    RetrySerializer,
+    RunDetailSerializer,
+    RunPageSerializer,
+    RunSerializer,
+    SubmitSerializer,
+)
 
 
 def run_detail_queryset() -> QuerySet:
@@ -146,10 +154,23 @@ class RetryRun(APIView):
     permission_classes = [CanRetryRuns]
     parser_classes = [StrictJSONParser]
 
-    @operator_schema("Retry a retrying or dead run now", "only retrying and dead runs")
+    @operator_schema(
+        "Retry a retrying or dead run now, optionally with edited inputs",
+        "only retrying and dead runs; edited inputs for a workflow that died of a step "
+        "(edit that step instead)",
+        request=RetrySerializer,
+        description=(
+            "A workflow that died of a dead step retries that step and waits for it; a dead "
+            "step retried here takes its workflow back to waiting for it."
+        ),
+        invalid="`invalid_json`, `invalid_body`, or `invalid_inputs` (edited inputs that "
+        "fail the action's schema; details list each failing `{path, message}`).",
+        missing="`not_found`; or `unknown_action` for edited inputs of an action that has no "
+        "handler here to check them.",
+    )
     def post(self, request: Request, run_id: str) -> Response:
-        note = note_from(request)
-        operators.retry(run_or_404(run_id), request.user, note)
+        note, inputs = operation_from(request, carrying="inputs")
+        operators.retry(run_or_404(run_id), request.user, note, inputs=inputs)
         return run_detail_response(request, run_id)
 
 
@@ -157,10 +178,21 @@ class ResolveRun(APIView):
     permission_classes = [CanResolveRuns]
     parser_classes = [StrictJSONParser]
 
-    @operator_schema("Resolve a dead run (a note is required)", "only dead runs")
+    @operator_schema(
+        "Resolve a dead run (a note is required), optionally with its output",
+        "only dead runs",
+        request=ResolveSerializer,
+        description=(
+            "Resolving a dead step with a `result` resumes its workflow as if the step had "
+            "succeeded with it; without one (or resolving the workflow), the workflow is "
+            "resolved, with its dead steps."
+        ),
+        invalid="`invalid_json`, `invalid_body` (e.g. a blank note), or `invalid_inputs` "
+        "(a `result` JSON cannot store: details name the path).",
+    )
     def post(self, request: Request, run_id: str) -> Response:
-        note = note_from(request)
-        operators.resolve(run_or_404(run_id), request.user, note)
+        note, result = operation_from(request, carrying="result")
+        operators.resolve(run_or_404(run_id), request.user, note, result=result)
         return run_detail_response(request, run_id)
 
 
@@ -168,7 +200,11 @@ class CancelRun(APIView):
     permission_classes = [CanCancelRuns]
     parser_classes = [StrictJSONParser]
 
-    @operator_schema("Cancel a queued or retrying run", "only queued and retrying runs")
+    @operator_schema(
+        "Cancel a queued, retrying or waiting run",
+        "only queued, retrying and waiting runs",
+        description="Cancelling a workflow cancels its steps that have not started.",
+    )
     def post(self, request: Request, run_id: str) -> Response:
         note = note_from(request)
         operators.cancel(run_or_404(run_id), request.user, note)

@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import Serializer
 
 from ..filters import RANGES, RunFilterSet
-from ..models import RunStatus
+from ..models import ActionKind, RunStatus
 from ..paging import MAX_PAGE_SIZE, PAGE_SIZE
 from ..registry import all_specs
 from .serializers import ErrorSerializer, NoteSerializer, RunDetailSerializer
@@ -41,8 +42,12 @@ def errors(*statuses: int, **texts: str) -> dict[int, OpenApiResponse]:
 
 def filter_parameters() -> list[OpenApiParameter]:
     """``RunFilterSet``'s query parameters, with their help texts, then the paging."""
-    types = {"created_after": OpenApiTypes.DATETIME, "created_before": OpenApiTypes.DATETIME}
-    enums = {"status": RunStatus.values, "since": list(RANGES)}
+    types = {
+        "created_after": OpenApiTypes.DATETIME,
+        "created_before": OpenApiTypes.DATETIME,
+        "parent": OpenApiTypes.UUID,
+    }
+    enums = {"status": RunStatus.values, "since": list(RANGES), "kind": ActionKind.values}
     parameters = [
         OpenApiParameter(
             name,
@@ -70,12 +75,21 @@ ACTION_NAME = OpenApiParameter(
 )
 
 
-def operator_schema(summary: str, codes: str) -> Any:
+def operator_schema(
+    summary: str,
+    codes: str,
+    *,
+    request: type[Serializer] = NoteSerializer,
+    description: str | None = None,
+    invalid: str = "`invalid_json` or `invalid_body`.",
+    missing: str = "`not_found`.",
+) -> Any:
     """The schema of a run's retry, resolve or cancel."""
     return extend_schema(
         summary=summary,
+        description=description,
         parameters=[RUN_ID],
-        request=NoteSerializer,
+        request=request,
         responses={
             200: RunDetailSerializer,
             **errors(
@@ -84,8 +98,8 @@ def operator_schema(summary: str, codes: str) -> Any:
                 409,
                 413,
                 415,
-                _400="`invalid_json` or `invalid_body`.",
-                _404="`not_found`.",
+                _400=invalid,
+                _404=missing,
                 _409=f"`illegal_transition`: {codes}.",
             ),
         },

@@ -11,6 +11,12 @@ from actions.models import RunStatus
 
 register = template.Library()
 
+STEP_ENDS = {
+    "step_dead": "is dead; a retry retries that step",
+    "step_cancelled": "was cancelled",
+    "step_resolved": "was resolved without an output",
+}
+
 
 @register.filter
 def pretty_json(value) -> str:
@@ -69,6 +75,12 @@ def allows(run, verb: str) -> bool:
 
 
 @register.filter
+def died_of_step(run) -> bool:
+    """A dead workflow whose retry goes to its dead step (``rules.died_of_step``)."""
+    return rules.died_of_step(run)
+
+
+@register.filter
 def waiting(run) -> str:
     """What a run is waiting for, in words; empty once nothing will happen by itself."""
     reason = rules.waiting_reason(run)
@@ -86,6 +98,10 @@ def waiting(run) -> str:
         return f"next attempt {when} ({run.next_attempt_at:%H:%M:%S} UTC)"
     if run.status == RunStatus.DEAD:
         error = run.error or {}
+        step = rules.failed_step(run)
+        if step is not None:
+            ended = STEP_ENDS.get(error.get("code"), "ended")
+            return f"dead-lettered: its step {step['step']} {ended}"
         if error.get("retryable") is False:
             return "dead-lettered: the error is not retryable"
         return "dead-lettered: the attempt budget is spent"

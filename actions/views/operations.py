@@ -2,6 +2,7 @@
 and resume. Each view checks its permission itself, whatever the template shows; every
 change goes through ``actions.operators`` (or ``actions.jobs``)."""
 
+import json
 import uuid
 
 from django.contrib import messages
@@ -12,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from .. import jobs, operators, queries
-from ..errors import IllegalTransition
+from .. import jobs, operators, queries, rules
+from ..errors import DoplatformError, IllegalTransition, InvalidInputs
 from ..filters import RunFilterSet
 from ..models import Action, Run
 from ..registry import find_spec
@@ -26,37 +27,52 @@ MAX_SELECTED = 100
 @require_POST
 @dashboard_view
 def run_retry(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return _operate(
-        request,
-        run_id,
-        "retry",
-        done="Retried run {id}: it is queued again with a fresh attempt budget.",
-    )
+    """Retry now; with ``inputs`` (the edit form's JSON), retry with those inputs instead."""
+    return _operate(request, run_id, "retry", carrying="inputs")
 
 
 @require_POST
 @dashboard_view
 def run_resolve(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return _operate(request, run_id, "resolve", done="Resolved run {id} with your note.")
+    """Resolve with a note; with ``result`` (a JSON object), that is the run's output."""
+    return _operate(request, run_id, "resolve", carrying="result")
 
 
 @require_POST
 @dashboard_view
 def run_cancel(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
-    return _operate(request, run_id, "cancel", done="Cancelled run {id}: it will not run again.")
+    return _operate(request, run_id, "cancel")
 
 
-def _operate(request, run_id, verb: str, *, done: str) -> HttpResponse:
+# What an operation may carry besides its note, by the name of its form field.
+CARRIED = {"inputs": "the edited inputs", "result": "the output"}
+
+
+def _operate(request, run_id, verb: str, *, carrying: str | None = None) -> HttpResponse:
     if denied := require(request, verb, f"{verb} runs"):
         return denied
     run = get_object_or_404(Run.objects.select_related("action"), pk=run_id)
+    extra = {}
+    if carrying is not None:
+        try:
+            carried = _json_object(request.POST.get(carrying, ""), CARRIED[carrying])
+        except ValueError as error:
+            return refuse(request, 400, f"Nothing done: {error}.")
+        if carried is not None:
+            extra[carrying] = carried
+    dead_step = rules.failed_step(run) if verb == "retry" and rules.died_of_step(run) else None
     try:
-        operators.operate(verb, run, request.user, request.POST.get("note", ""))
+        operators.operate(verb, run, request.user, request.POST.get("note", ""), **extra)
     except IllegalTransition as error:
         return refuse(request, 409, f"Nothing done: {error.message}.")
     except operators.MissingNote as error:
         return refuse(request, 400, f"Nothing done: {error.message}.")
-    messages.success(request, done.format(id=str(run.pk)[:8]))
+    except InvalidInputs as error:
+        what = CARRIED.get(carrying or "", "the request")
+        return refuse(request, 400, f"Nothing done: {_problems(error, what)}.")
+    except DoplatformError as error:  # e.g. no handler here to check edited inputs against
+        return refuse(request, 400, f"Nothing done: {error.message}.")
+    messages.success(request, _done(verb, run, extra, dead_step))
     if not request.htmx:
         return redirect_back(request, reverse("actions:run-detail", args=[run.pk]))
     run = Run.objects.select_related("action", "resolved_by").get(pk=run.pk)
@@ -65,6 +81,63 @@ def _operate(request, run_id, verb: str, *, done: str) -> HttpResponse:
             request, "actions/run_detail.html#run-live-answer", detail_context(run, request.user)
         )
     return TemplateResponse(request, "actions/runs.html#row-answer", {"run": run})
+
+
+JSON_TYPES = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+def _json_object(text: str, what: str) -> dict | None:
+    """The JSON object typed into a form's textarea; None when left empty."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{what}: not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{what}: not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what}: must be a JSON object {{…}}, not {JSON_TYPES[type(value)]}")
+    return value
+
+
+def _problems(error: InvalidInputs, what: str) -> str:
+    """The core's refusal of inputs or an output, with each failing path."""
+    details = error.details if isinstance(error.details, list) else []
+    found = "; ".join(
+        f"{item.get('path', '$')}: {item.get('message', '')}"
+        for item in details
+        if isinstance(item, dict)
+    )
+    return f"{what} refused: {found or error.message}"
+
+
+def _done(verb: str, run: Run, extra: dict, dead_step: dict | None) -> str:
+    short = str(run.pk)[:8]
+    if verb == "retry" and dead_step is not None:
+        return (
+            f"Retried step {dead_step['step']} of workflow run {short}: the workflow waits for it."
+        )
+    if verb == "retry":
+        edited = " with the edited inputs" if "inputs" in extra else ""
+        waits = "; its workflow waits for it" if run.parent_id else ""
+        return (
+            f"Retried run {short}{edited}: it is queued again with a fresh attempt budget{waits}."
+        )
+    if verb == "resolve":
+        given = " and the output you gave" if "result" in extra else ""
+        resumes = "; its workflow resumes with it" if run.parent_id and given else ""
+        return f"Resolved run {short} with your note{given}{resumes}."
+    return f"Cancelled run {short}: it will not run again."
 
 
 DONE = {"retry": "Retried", "resolve": "Resolved"}

@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from .. import queries, rules
 from ..filters import FAILED_STATUSES, RANGES, RunFilterSet
-from ..models import Action, IdempotencyRecord, Job, Run, RunStatus
+from ..models import Action, ActionKind, IdempotencyRecord, Job, Run, RunStatus
 from ..paging import PAGE_SIZE, keyset_page
 from ..policy import overridden_fields
 from ..registry import all_specs, effective_policy, find_spec
@@ -57,7 +57,8 @@ def run_failed(request: HtmxHttpRequest) -> TemplateResponse:
 def _runs_page(request: HtmxHttpRequest, *, failed: bool) -> TemplateResponse:
     filters = RunFilterSet(request.GET, failed=failed)  # invalid values are left out
     runs = (Run.objects.failed() if failed else Run.objects.all()).matching(filters)
-    listed = runs.select_related("action").defer("inputs", "result", "resolution_note")
+    # A step's row names its workflow by the parent's id alone: no read per row.
+    listed = runs.select_related("action").defer("inputs", "result", "resolution_note", "memo")
     context = {
         "failed_page": failed,
         "filters": filters,
@@ -65,6 +66,8 @@ def _runs_page(request: HtmxHttpRequest, *, failed: bool) -> TemplateResponse:
         "count": queries.capped_count(runs),
         "groups": queries.failure_groups(filters) if failed else [],
         "statuses": FAILED_STATUSES if failed else RunStatus.values,
+        "kinds": ActionKind.values,
+        "workflow": workflow_of(filters.params.get("parent")),
         "ranges": list(RANGES),
         "action_names": [spec.name for spec in all_specs()],
         "list_url": request.path,
@@ -84,15 +87,55 @@ def run_detail(request: HtmxHttpRequest, run_id: uuid.UUID) -> HttpResponse:
             # Status 286 stops htmx polling; the final state is still swapped in.
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    context = {**detail_context(run, request.user), **idempotency_context(run)}
+    context = {
+        **detail_context(run, request.user),
+        **idempotency_context(run),
+        "workflow": workflow_of(run.parent_id),
+    }
     return TemplateResponse(request, "actions/run_detail.html", context)
+
+
+def workflow_of(run_id: uuid.UUID | str | None) -> Run | None:
+    """The workflow run a step belongs to (or a list of steps names), read lightly."""
+    if run_id is None:
+        return None
+    return Run.objects.filter(pk=run_id).only("id", "action_id", "status").first()
 
 
 def detail_context(run: Run, user) -> dict:
     timeline = [(a.started_at, "attempt", a) for a in run.attempt_set.all()]
     timeline += [(e.created_at, "event", e) for e in run.events.select_related("user")]
     timeline.sort(key=lambda item: item[0])
-    return {"run": run, "timeline": timeline, "show_tracebacks": rules.may_see_tracebacks(user)}
+    return {
+        "run": run,
+        "timeline": timeline,
+        "show_tracebacks": rules.may_see_tracebacks(user),
+        "step_groups": step_groups(run) if run.action.kind == ActionKind.WORKFLOW else None,
+        "failed_step": rules.failed_step(run),
+    }
+
+
+STEP_FIELDS = [
+    "id",
+    "action_id",
+    "status",
+    "attempts",
+    "step_key",
+    "step_position",
+    "step_group",
+    "started_at",
+    "finished_at",
+    "worker",
+]
+
+
+def step_groups(workflow: Run) -> list[list[Run]]:
+    """A workflow's steps in order, those started together (one ``step_group``) side by
+    side: each group in the place of its first step."""
+    groups: dict[int | None, list[Run]] = {}
+    for step in Run.objects.steps_of(workflow.pk).only(*STEP_FIELDS):  # run_unique_step
+        groups.setdefault(step.step_group, []).append(step)
+    return list(groups.values())
 
 
 def idempotency_context(run: Run) -> dict:
@@ -127,6 +170,7 @@ def action_item(name: str, row: Action | None, health: queries.ActionHealth | No
         admin_url = None
     return {
         "name": name,
+        "kind": spec.kind if spec is not None else getattr(row, "kind", ActionKind.ACTION),
         "spec": spec,
         "row": row,
         # No handler here: its runs wait, and no policy in code to show.

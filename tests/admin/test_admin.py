@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from actions.models import Action, OperatorEvent, RunStatus
-from tests.factories import make_dead_run
+from tests.factories import drive, make_dead_run, make_dead_workflow, make_run, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +82,53 @@ def test_the_admin_index_shows_no_engine_pages_beside_runs(admin_client):
     assert "Failed tasks" not in index.text
     assert "Scheduled tasks" not in index.text
     assert admin_client.get("/admin/django_q/failure/").status_code == 404
+
+
+def test_the_run_list_shows_kind_and_which_workflow_a_step_belongs_to(
+    admin_client, django_assert_max_num_queries
+):
+    run, (first, middle) = make_dead_workflow()
+    submit("test-wf-long", {"n": 5})
+    drive()
+    make_run("test-noop")
+    # session, user, the action filter's choices, a count, the page: no read per step
+    with django_assert_max_num_queries(5):
+        response = admin_client.get("/admin/actions/run/")
+    html = response.text
+    assert '<td class="field-kind">workflow</td>' in html
+    assert (
+        f'<td class="field-step_of">step 2 of <a href="/admin/actions/run/{run.pk}/change/">'
+        f"{str(run.pk)[:8]}</a></td>"
+    ) in html
+
+
+def test_the_run_list_filters_by_kind(admin_client):
+    run, steps = make_dead_workflow()
+    response = admin_client.get("/admin/actions/run/?action__kind__exact=workflow")
+    assert list(response.context["cl"].result_list) == [run]
+    response = admin_client.get("/admin/actions/run/?action__kind__exact=action")
+    assert set(response.context["cl"].result_list) == set(steps)
+
+
+def test_a_workflows_page_lists_its_steps_and_a_steps_page_links_its_workflow(admin_client):
+    run, (first, middle) = make_dead_workflow()
+    workflow_page = admin_client.get(f"/admin/actions/run/{run.pk}/change/")
+    assert workflow_page.status_code == 200
+    [steps] = [
+        formset
+        for formset in workflow_page.context["inline_admin_formsets"]
+        if formset.opts.verbose_name_plural == "steps"
+    ]
+    assert [form.original for form in steps] == [first, middle]
+    assert f'href="/admin/actions/run/{middle.pk}/change/"' in workflow_page.text
+    step_page = admin_client.get(f"/admin/actions/run/{middle.pk}/change/")
+    assert f'<a href="/admin/actions/run/{run.pk}/change/">' in step_page.text
+    names = [f.opts.verbose_name_plural for f in step_page.context["inline_admin_formsets"]]
+    assert "steps" not in names  # a step has none
+
+
+def test_the_action_list_shows_the_kind(admin_client):
+    response = admin_client.get("/admin/actions/action/?kind__exact=workflow")
+    names = {action.name for action in response.context["cl"].result_list}
+    assert "test-wf-repair" in names and "test-noop" not in names
+    assert '<td class="field-kind">Workflow</td>' in response.text

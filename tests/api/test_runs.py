@@ -174,6 +174,7 @@ def test_the_detail_has_attempts_and_events(as_operator, operator):
             "kind": "retried",
             "user": operator.username,
             "note": "upstream fixed",
+            "details": None,
             "created_at": body["events"][0]["created_at"],
         }
     ]

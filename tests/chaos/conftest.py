@@ -17,6 +17,12 @@ def chaos_size() -> int:
 
 
 @pytest.fixture
+def chaos_workflows() -> int:
+    """Registration workflows per scenario: 200 in `make test`, 1,000 in `make chaos`."""
+    return int(os.environ.get("CHAOS_WORKFLOWS", "200"))
+
+
+@pytest.fixture
 def chaos_seconds() -> float:
     """How long workers are killed and restarted before the final drain."""
     return float(os.environ.get("CHAOS_SECONDS", "20"))

@@ -1,7 +1,8 @@
-"""Submit a mix of demo runs from a separate process (so that it can use the Redis broker).
+"""Submit demo runs from a separate process (so that it can use the Redis broker).
 
-    python -m tests.chaos.produce N SEED SECONDS
+    python -m tests.chaos.produce N SEED SECONDS [mix|registrations]
 
+A mix of the demo's actions, or N ``user-registration`` workflows (one user each).
 Submissions are spread over SECONDS so that the load lasts while workers are killed.
 """
 
@@ -29,8 +30,20 @@ def mix(i: int, rng: random.Random) -> tuple[str, dict]:
     return "send-welcome-email", {"email": email}
 
 
+def registration(i: int, rng: random.Random) -> tuple[str, dict]:
+    """A signup whose steps all succeed in the end; some fail transiently first."""
+    inputs = {"email": f"user{i}@example.com", "cool_off_seconds": 1, "charge_work_seconds": 0.3}
+    trouble = rng.random()
+    if trouble < 0.25:
+        inputs["email_fail_first"] = 1
+    elif trouble < 0.5:
+        inputs |= {"crm_fail_with": 503, "crm_fail_first": 1}
+    return "user-registration", inputs
+
+
 def main() -> None:
     count, seed, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    make = registration if sys.argv[4:] == ["registrations"] else mix
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
@@ -41,7 +54,7 @@ def main() -> None:
     began = time.monotonic()
     for i in range(count):
         time.sleep(max(0.0, began + seconds * i / count - time.monotonic()))
-        action, inputs = mix(i, rng)
+        action, inputs = make(i, rng)
         submit(action, inputs, idempotency_key=f"chaos-{seed}-{i}")
     print(f"submitted {count}")
 

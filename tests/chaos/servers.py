@@ -3,13 +3,17 @@
 import glob
 import json
 import os
+import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -121,3 +125,56 @@ def wait_http(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split() if int(pid) != pgid]
+
+
+@dataclass
+class Havoc:
+    kills: int = 0
+    restarts: int = 0
+
+
+def kill_workers_at_random(
+    workers: list,
+    restart: Callable[[], object],
+    *,
+    rng: random.Random,
+    keep_going: Callable[[], bool],
+) -> Havoc:
+    """SIGKILL a worker every 1.5-3 s while ``keep_going()`` holds, then restart what exited.
+
+    ``workers`` are ``tests.conftest.WorkerProcess`` objects, replaced in place. A victim is
+    either a whole group (the machine dies: parent and its django-q2 processes; restarted
+    as a supervisor would) or, once a whole group has died, as often one django-q2 process.
+    """
+    havoc = Havoc()
+    parent_killed = False
+    while keep_going():
+        time.sleep(rng.uniform(1.5, 3))  # the chaos itself: nothing to await here
+        victim = rng.randrange(len(workers))
+        members = group_members(workers[victim].pid)
+        if not parent_killed or rng.random() < 0.5 or not members:
+            workers[victim].kill()
+            parent_killed = True
+            workers[victim] = restart()
+            havoc.restarts += 1
+        else:
+            os.kill(rng.choice(members), signal.SIGKILL)
+        havoc.kills += 1
+    for i, worker in enumerate(workers):
+        if worker.proc.poll() is not None:  # it exited when its cluster died: a supervisor's job
+            workers[i] = restart()
+    return havoc

@@ -2,7 +2,6 @@
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -14,25 +13,12 @@ from django.db.models import Count, Q
 
 from actions.models import Action, Attempt, Run, RunStatus
 from demo.models import Charge
+from tests.chaos.servers import kill_workers_at_random, redis_answers
 from tests.conftest import ROOT, subprocess_database_url, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 UNFINISHED = [RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.RETRYING]
-
-
-def redis_answers(url: str) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
-def group_members(pgid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split() if int(pid) != pgid]
 
 
 @pytest.mark.parametrize("broker", ["orm", "redis"])
@@ -64,26 +50,14 @@ def test_killed_workers_lose_no_run_and_charge_nobody_twice(
             "DJANGO_SETTINGS_MODULE": "tests.settings",
         },
     )
-    rng = random.Random(1)
-    kills = restarts = 0
-    parent_killed = False
     deadline = time.monotonic() + chaos_seconds
-    while time.monotonic() < deadline or producer.poll() is None:
-        time.sleep(rng.uniform(1.5, 3))  # the chaos itself: nothing to await here
-        victim = rng.randrange(len(workers))
-        members = group_members(workers[victim].pid)
-        if not parent_killed or rng.random() < 0.5 or not members:
-            workers[victim].kill()  # the whole machine dies: parent and its workers
-            parent_killed = True
-            workers[victim] = start_worker(**env)
-            restarts += 1
-        else:
-            os.kill(rng.choice(members), signal.SIGKILL)  # one django-q2 process dies
-        kills += 1
+    havoc = kill_workers_at_random(
+        workers,
+        lambda: start_worker(**env),
+        rng=random.Random(1),
+        keep_going=lambda: time.monotonic() < deadline or producer.poll() is None,
+    )
     assert producer.wait(60) == 0
-    for i, worker in enumerate(workers):
-        if worker.proc.poll() is not None:  # it exited when its cluster died: a supervisor's job
-            workers[i] = start_worker(**env)
 
     try:
         wait_for(
@@ -127,7 +101,7 @@ def test_killed_workers_lose_no_run_and_charge_nobody_twice(
 
     summary = (
         f"chaos[{broker}]: runs submitted {chaos_size}, completed {runs.count()}, "
-        f"workers killed {kills}, restarts survived {restarts}, lost attempts recovered "
+        f"workers killed {havoc.kills}, restarts survived {havoc.restarts}, lost attempts recovered "
         f"{lost.count()}, duplicate executions {duplicates}, lost runs "
         f"{chaos_size - runs.count()}"
     )

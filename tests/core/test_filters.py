@@ -6,10 +6,11 @@ import pytest
 from django.http import QueryDict
 from django.utils import timezone
 
+from actions import jobs
 from actions.filters import RunFilterSet
 from actions.models import Run
 from actions.paging import Cursor
-from tests.factories import make_dead_run, make_run
+from tests.factories import make_dead_run, make_dead_workflow, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +130,31 @@ def test_a_jobs_stored_filters_rebuild_the_same_set():
 def test_hidden_inputs_carry_every_value():
     filters = RunFilterSet(QueryDict("status=dead&status=retrying&q=k"))
     assert filters.hidden_inputs() == [("status", "dead"), ("status", "retrying"), ("q", "k")]
+
+
+def test_kind_selects_workflows_or_actions_and_parent_the_steps_of_one_workflow():
+    run, steps = make_dead_workflow()
+    plain = make_run("test-noop")
+    assert matching("kind=workflow") == [run]
+    assert set(matching("kind=action")) == {plain, *steps}
+    assert set(matching(f"parent={run.pk}")) == set(steps)
+    assert matching(f"parent={run.pk}&status=dead") == [steps[1]]
+    assert matching(f"parent={plain.pk}") == []
+
+
+@pytest.mark.parametrize("query", ["kind=", "kind=job", "parent=", "parent=42"])
+def test_a_malformed_kind_or_parent_is_left_out(query):
+    filters = RunFilterSet(QueryDict(f"{query}&action=test-noop"))
+    assert not filters.is_valid()
+    assert filters.params == {"action": "test-noop"}
+
+
+def test_a_job_stores_the_parent_as_text_and_rebuilds_the_same_set():
+    run, steps = make_dead_workflow()
+    filters = RunFilterSet(QueryDict(f"parent={run.pk}&kind=action"), failed=True)
+    job = jobs.start_job("retried", filters=filters, user=None)
+    job.refresh_from_db()
+    assert job.filters == {"kind": "action", "parent": str(run.pk)}
+    assert job.total == 1  # the dead step
+    again = RunFilterSet(job.filters, failed=True)
+    assert list(Run.objects.failed().matching(again)) == [steps[1]]

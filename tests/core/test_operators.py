@@ -129,7 +129,7 @@ def test_pausing_twice_records_one_event(operator):
     [
         ("retry", {RunStatus.RETRYING, RunStatus.DEAD}),
         ("resolve", {RunStatus.DEAD}),
-        ("cancel", {RunStatus.QUEUED, RunStatus.RETRYING}),
+        ("cancel", {RunStatus.QUEUED, RunStatus.RETRYING, RunStatus.WAITING}),
     ],
 )
 def test_each_verb_starts_from_its_statuses(verb, statuses):

@@ -9,7 +9,7 @@ from actions import queries
 from actions.filters import RunFilterSet
 from actions.models import Run
 from actions.paging import Cursor
-from tests.factories import make_dead_run, make_run
+from tests.factories import make_dead_run, make_dead_workflow, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +52,21 @@ def test_a_deep_keyset_page_starts_the_index_scan_at_the_cursor():
     text = plan(runs.page_after(after)[:51])
     assert "run_created_idx" in text
     assert "Index Cond: (created_at <=" in text
+
+
+@pytest.mark.postgres
+def test_the_steps_of_one_workflow_read_an_index_on_parent():
+    run, _ = make_dead_workflow()
+    steps = Run.objects.matching(RunFilterSet({"parent": str(run.pk)}))
+    text = plan(steps[:51])
+    assert "Index Cond: (parent_id =" in text
+    # The foreign key's own index serves it now; run_unique_step (parent, step_key), whose
+    # condition the equality implies, would serve it without that one.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'actions_run' "
+            "AND indexname LIKE 'actions_run_parent_id%%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')  # rolled back with the test
+    assert "run_unique_step" in plan(steps[:51])

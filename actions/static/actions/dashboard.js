@@ -8,6 +8,14 @@ function dashboardIdle() {
   );
 }
 
+// A run's page refreshes its live section until the run ends, but not while the operator
+// is filling in one of its forms (edited inputs, an output, a note).
+function liveIdle() {
+  return !document.querySelector(
+    "#run-live details[open], #run-live textarea:focus, #run-live input:focus"
+  );
+}
+
 document.addEventListener("change", (event) => {
   const box = event.target;
   if (box.matches("[data-select-all]")) {

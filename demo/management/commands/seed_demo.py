@@ -7,13 +7,26 @@ from actions.models import Run
 from actions.submission import submit
 from demo.models import DemoLogin
 
-SIGNUPS = ["ada", "grace", "linus", "margaret", "barbara", "ken", "dennis", "radia"]
+# (name, what goes wrong in the outside world during their signup)
+SIGNUPS = [
+    ("ada", {}),
+    ("grace", {"email_fail_first": 1}),  # the mail server is busy once: retried alone
+    ("linus", {"crm_fail_with": 400, "crm_fail_first": 1}),  # dead until an operator retries
+    ("margaret", {}),
+    ("barbara", {}),
+]
+# Customers imported before signups were workflows: a CRM sync each, as standalone runs.
+CRM_SYNCS = [
+    ("ken", {"fail_with": 503, "fail_first": 2}),  # retried twice, then succeeds
+    ("dennis", {"fail_with": 429, "fail_first": 1}),  # rate-limited, retried after 2 s
+    ("radia", {"fail_with": 400, "fail_first": 1}),  # dead: the CRM refuses it once
+]
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo superuser with a password made once and kept (printed every time, "
-        "never reset, so open tabs stay logged in) and, once, a batch of demo runs."
+        "never reset, so open tabs stay logged in) and, once, the demo's workflows and runs."
     )
 
     def add_arguments(self, parser):
@@ -23,27 +36,19 @@ class Command(BaseCommand):
         self.seed_superuser(options["username"])
         if Run.objects.exists():
             return
-        for i, name in enumerate(SIGNUPS):
-            email = f"{name}@example.com"
-            key = f"signup-{i + 1}"
-            submit("create-user", {"email": email, "name": name.title()}, idempotency_key=key)
-            submit(
-                "charge-subscription",
-                {"email": email, "amount_cents": 1900, "plan": "pro"},
-                idempotency_key=key,
-            )
-            submit(
-                "send-welcome-email", {"email": email, "name": name.title()}, idempotency_key=key
-            )
-            crm = {"email": email, "fields": {"plan": "pro"}}
-            if i % 4 == 1:
-                crm |= {"fail_with": 400, "fail_first": 1}  # dead: the CRM refuses it once
-            elif i % 4 == 2:
-                crm |= {"fail_with": 503, "fail_first": 2}  # retried twice, then succeeds
-            elif i % 4 == 3:
-                crm |= {"fail_with": 429, "fail_first": 1}  # rate-limited, retried after 2 s
-            submit("update-user-crm", crm, idempotency_key=key)
-        self.stdout.write(f"submitted {len(SIGNUPS) * 4} demo runs; the worker will run them")
+        for i, (name, trouble) in enumerate(SIGNUPS):
+            inputs = {"email": f"{name}@example.com", "name": name.title(), **trouble}
+            submit("user-registration", inputs, idempotency_key=f"signup-{i + 1}")
+        for name, trouble in CRM_SYNCS:
+            inputs = {"email": f"{name}@example.com", "fields": {"plan": "pro"}, **trouble}
+            submit("update-user-crm", inputs, idempotency_key=f"crm-sync-{name}")
+        self.stdout.write(
+            f"submitted {len(SIGNUPS)} user-registration workflows (grace's welcome email "
+            "fails once and is retried alone; linus's CRM step is refused with 400: the "
+            "workflow is dead until an operator retries it) and "
+            f"{len(CRM_SYNCS)} standalone CRM syncs; the worker runs them. The fake payment "
+            "gateway's charges, one per user: /admin/demo/charge/"
+        )
 
     def seed_superuser(self, username: str) -> None:
         login, made = DemoLogin.objects.get_or_create(
