@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from . import registry, runs
-from .canonical import canonical_json
+from .canonical import canonical_value
 from .errors import ActionError, InvalidInputs
 from .models import AttemptOutcome, Run
 
@@ -112,10 +112,9 @@ def call_handler(handler, inputs: dict, ctx: RunContext, *, timeout: int) -> dic
     try:
         if not isinstance(result, dict):
             raise InvalidInputs(f"the handler returned {type(result).__name__}, not a dict")
-        canonical_json(result, what="result")
+        return canonical_value(result, what="result")  # stored as canonical JSON reads it
     except InvalidInputs as error:
         return runs.Failure(code="invalid_result", message=error.message, retryable=False)
-    return result
 
 
 class _time_limit:

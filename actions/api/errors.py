@@ -16,11 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ..errors import DoplatformError
-
-
-class InvalidJSON(DoplatformError):
-    code = "invalid_json"
+from ..errors import DoplatformError, InvalidJSON  # noqa: F401 - the API's codes in one place
 
 
 class InvalidBody(DoplatformError):

@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import socket
 from urllib.parse import urlparse
 
 import pytest
@@ -31,6 +32,38 @@ CORPUS = [
     ("deep nesting", SUBMIT, nested(100), {}, 400, "invalid_inputs"),
     ("recursion bomb", SUBMIT, nested(40_000), {}, 400, "invalid_inputs"),
     ("oversized recursion bomb", SUBMIT, nested(100_000), {}, 413, "payload_too_large"),
+    (
+        "duplicate key",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c", "email": "evil@x.y"}}',
+        {},
+        400,
+        "invalid_json",
+    ),
+    (
+        "duplicate envelope",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}, "inputs": {"email": "evil@x.y"}}',
+        {},
+        400,
+        "invalid_json",
+    ),
+    (
+        "integer a double rounds",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c", "age": 9007199254740993}}',
+        {},
+        400,
+        "invalid_inputs",
+    ),
+    (
+        "latin-1 charset",
+        SUBMIT,
+        '{"inputs": {"email": "caf\xe9@b.c"}}'.encode("latin-1"),
+        {"Content-Type": "application/json; charset=latin-1"},
+        415,
+        "unsupported_media_type",
+    ),
     ("NaN literal", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": NaN}}', {}, 400, None),
     ("huge exponent", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": 1e999}}', {}, 400, None),
     (
@@ -114,6 +147,33 @@ CORPUS = [
 ]
 
 
+# (name, path, body actually sent, Content-Length announced): the client half-closes early.
+SHORT_BODIES = [
+    ("valid JSON, short of its length", SUBMIT, b'{"inputs": {"email": "a@b.c"}}', 200),
+    ("cut inside a string", SUBMIT, b'{"inputs": {"email": "a@b', 31),
+    ("nothing of its length", SUBMIT, b"", 31),
+    ("one byte short", SUBMIT, b'{"inputs": {"email": "a@b.c"}} ', 32),
+]
+
+
+def send_short(url, token: str, path: str, body: bytes, announced: int) -> tuple[int, dict]:
+    """POST ``body`` announcing ``announced`` bytes, then half-close: a client gone early."""
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {url.hostname}:{url.port}\r\n"
+            f"Authorization: Token {token}\r\nContent-Type: {JSON}\r\n"
+            f"Content-Length: {announced}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    payload = rest.split(b"\r\n\r\n", 1)[1]
+    return int(status_line.split()[1]), json.loads(payload) if payload else {}
+
+
 @pytest.fixture
 def api(live_server):
     user = make_user("hostile-tester", "actions.view_run", "actions.submit_run")
@@ -133,6 +193,7 @@ def api(live_server):
         conn.close()
         return response.status, json.loads(raw) if raw else {}
 
+    send.short = lambda path, body, announced: send_short(url, token, path, body, announced)
     return send
 
 
@@ -150,6 +211,13 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
             assert payload["error"] == code, f"{name}: {payload}"
         assert written() == (0, 0), f"{name} wrote a row"
         refused += 1
+    for name, path, body, announced in SHORT_BODIES:
+        got, payload = api.short(path, body, announced)
+        assert got == 400, f"{name}: {got} {payload}"
+        assert payload["error"] == "invalid_body", f"{name}: {payload}"
+        assert f"after {len(body)} of the {announced} bytes" in payload["message"], name
+        assert written() == (0, 0), f"{name} wrote a row"
+        refused += 1
     # The server still serves, and hostile-looking but valid strings are stored verbatim.
     hostile = {"email": "<script>alert(1)</script>@x.y'; DROP TABLE actions_run; --"}
     got, payload = api(
@@ -159,7 +227,8 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
     assert Run.objects.get().inputs == hostile
     with capsys.disabled():
         print(
-            f"\nchaos[hostile-input]: HTTP inputs tried {len(CORPUS)}, refused {refused}, "
+            f"\nchaos[hostile-input]: HTTP inputs tried {len(CORPUS) + len(SHORT_BODIES)}, "
+            f"refused {refused}, "
             "server kept serving"
         )
 
@@ -173,6 +242,8 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
         ('{"email": "a@b.c", "age": NaN}', None, "invalid_inputs"),
         ('{"email": "a@b.c"}', "k" * 256, "invalid_idempotency_key"),
         ('{"email": "a@b.c"}', "", "invalid_idempotency_key"),
+        ('{"email": "a@b.c", "email": "x@y.z"}', None, "invalid_json"),
+        ('{"email": "a@b.c", "age": 9007199254740993}', None, "invalid_inputs"),
     ],
 )
 def test_the_submit_command_refuses_hostile_input_with_its_code(inputs, key, code):
