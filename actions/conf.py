@@ -111,6 +111,8 @@ def rest_framework(**overrides: Any) -> dict[str, Any]:
             "rest_framework.authentication.SessionAuthentication",
         ],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        # JSON only: no browsable HTML pages under /api/ (the docs page is its own view).
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "actions.api.errors.exception_handler",
     } | overrides

@@ -65,6 +65,33 @@ def test_a_replay_returns_the_original_run_whatever_its_status(as_operator, oper
     assert Run.objects.count() == 1
 
 
+def finish(run_id: str) -> None:
+    Run.objects.filter(pk=run_id).update(
+        status=RunStatus.SUCCEEDED, result={"card_token": "tok_secret"}, attempts=1
+    )
+
+
+def test_a_replay_hides_the_outcome_from_a_caller_who_may_not_view_runs(as_submitter):
+    first = submit(as_submitter, {"a": 1}, key="order-1").json()
+    finish(first["id"])
+    again = submit(as_submitter, {"a": 1}, key="order-1")
+    assert again.status_code == 200
+    body = again.json()
+    assert (body["id"], body["status"]) == (first["id"], "succeeded")
+    assert (body["result"], body["error"], body["resolution"]) == (None, None, None)
+    assert "tok_secret" not in again.content.decode()
+    assert as_submitter.get(f"/api/runs/{first['id']}/").status_code == 403
+
+
+def test_a_replay_shows_the_outcome_to_a_caller_who_may_view_runs(client_with):
+    caller = client_with("actions.submit_run", "actions.view_run")
+    first = submit(caller, {"a": 1}, key="order-1").json()
+    finish(first["id"])
+    again = submit(caller, {"a": 1}, key="order-1")
+    assert again.status_code == 200
+    assert again.json()["result"] == {"card_token": "tok_secret"}
+
+
 def test_the_same_key_with_other_inputs_is_422_naming_the_original_run(as_operator):
     first = submit(as_operator, {"a": 1}, key="order-1").json()
     response = submit(as_operator, {"a": 2}, key="order-1")
