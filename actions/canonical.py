@@ -179,13 +179,23 @@ def _number(n: int, what: str, path: str) -> int | float:
     )
 
 
-def _check_string(text: str, what: str, path: str) -> None:
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or searched (PostgreSQL refuses both), or None.
+
+    The one check for strings anywhere: inputs, results, notes, filters, form fields.
+    """
     if "\x00" in text:
-        raise _invalid(what, path, "NUL characters are not allowed")
+        return "NUL characters are not allowed"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise _invalid(what, path, "not valid unicode (lone surrogate)") from None
+        return "not valid unicode (lone surrogate)"
+    return None
+
+
+def _check_string(text: str, what: str, path: str) -> None:
+    if (problem := text_problem(text)) is not None:
+        raise _invalid(what, path, problem)
 
 
 def _invalid(what: str, path: str, message: str) -> InvalidInputs:

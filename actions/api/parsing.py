@@ -77,10 +77,8 @@ def note_from(request: Request) -> str:
     note = body_object(request, allowed={"note"}).get("note", "")
     if not isinstance(note, str):
         raise InvalidBody("note must be a string", details={"field": "note"})
-    if "\x00" in note or not _encodable(note):
-        raise InvalidBody(
-            "note holds a NUL character or invalid unicode", details={"field": "note"}
-        )
+    if (problem := canonical.text_problem(note)) is not None:
+        raise InvalidBody(f"note: {problem}", details={"field": "note"})
     return note
 
 
@@ -124,11 +122,3 @@ def run_or_404(run_id: str, queryset: QuerySet | None = None) -> Run:
     if run is None:
         raise NotFound(f"no run with id {pk}", details={"run_id": str(pk)})
     return run
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
-from actions.models import IdempotencyRecord, Run
-from tests.factories import make_user
+from actions.models import Action, IdempotencyRecord, OperatorEvent, Run, RunStatus
+from tests.factories import make_dead_run, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -156,22 +156,29 @@ SHORT_BODIES = [
 ]
 
 
-def send_short(url, token: str, path: str, body: bytes, announced: int) -> tuple[int, dict]:
-    """POST ``body`` announcing ``announced`` bytes, then half-close: a client gone early."""
+def send_raw(
+    url, method: str, path: str, headers: dict, body: bytes = b"", announced: int | None = None
+) -> tuple[int, bytes]:
+    """One request over a raw socket, half-closed once ``body`` is sent: with ``announced``
+    longer than the body, a client gone early. Returns the status and the response body."""
+    length = len(body) if announced is None else announced
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {url.hostname}:{url.port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += [f"Content-Length: {length}", "Connection: close", "", ""]
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {url.hostname}:{url.port}\r\n"
-            f"Authorization: Token {token}\r\nContent-Type: {JSON}\r\n"
-            f"Content-Length: {announced}\r\nConnection: close\r\n\r\n"
-        )
-        sock.sendall(head.encode() + body)
+        sock.sendall("\r\n".join(lines).encode("latin-1") + body)
         sock.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
-    status_line, _, rest = answer.partition(b"\r\n")
-    payload = rest.split(b"\r\n\r\n", 1)[1]
-    return int(status_line.split()[1]), json.loads(payload) if payload else {}
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split(b"\r\n", 1)[0].split()[1]), payload
+
+
+def send_short(url, token: str, path: str, body: bytes, announced: int) -> tuple[int, dict]:
+    headers = {"Authorization": f"Token {token}", "Content-Type": JSON}
+    status, payload = send_raw(url, "POST", path, headers, body, announced)
+    return status, json.loads(payload) if payload else {}
 
 
 @pytest.fixture
@@ -250,3 +257,52 @@ def test_the_submit_command_refuses_hostile_input_with_its_code(inputs, key, cod
     with pytest.raises(CommandError, match=code):
         call_command("submit", "test-schema", inputs=inputs, key=key)
     assert written() == (0, 0)
+
+
+# The dashboard: (name, method, path, urlencoded body or None, Content-Length announced or None)
+DASHBOARD = [
+    ("NUL in the search", "GET", "/runs/?q=%00", None, None),
+    ("NUL in an error code", "GET", "/runs/failed/?code=a%00b", None, None),
+    ("NUL in an action", "GET", "/runs/?action=%00", None, None),
+    ("NUL in a range", "GET", "/?since=%00", None, None),
+    ("NUL in a parameter's name", "GET", "/actions/?%00=1", None, None),
+    ("NUL in a resolve note", "POST", "/runs/{run}/resolve/", b"note=a%00b", None),
+    ("NUL in a retry note", "POST", "/runs/{run}/retry/", b"note=%00", None),
+    ("NUL in a bulk note", "POST", "/runs/bulk/", b"op=resolve&note=a%00b&ids={run}", None),
+    ("NUL in a bulk id", "POST", "/runs/bulk/", b"op=retry&ids={run}%00&confirmed=1", None),
+    ("NUL in a pause note", "POST", "/actions/test-noop/pause/", b"note=%00", None),
+    ("short resolve body", "POST", "/runs/{run}/resolve/", b"note=settled", 40),
+    ("short pause body", "POST", "/actions/test-noop/pause/", b"", 12),
+]
+
+
+def test_every_hostile_dashboard_input_is_a_400_saying_why_and_changes_nothing(
+    live_server, client, operator, capsys
+):
+    run = make_dead_run()
+    client.force_login(operator)
+    csrf = "c" * 32
+    cookies = f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}"
+    url = urlparse(live_server.url)
+    refused = 0
+    for name, method, path, body, announced in DASHBOARD:
+        headers = {"Cookie": cookies, "X-CSRFToken": csrf}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = body.replace(b"{run}", str(run.pk).encode())
+        path = path.replace("{run}", str(run.pk))
+        status, page = send_raw(url, method, path, headers, body or b"", announced)
+        assert status == 400, f"{name}: {status}"
+        reason = "NUL characters are not allowed" if announced is None else "bytes its Content"
+        assert reason in page.decode(errors="replace"), name
+        assert not OperatorEvent.objects.exists(), f"{name} wrote an event"
+        assert Run.objects.get().status == RunStatus.DEAD, name
+        assert not Action.objects.filter(paused=True).exists(), name
+        refused += 1
+    status, _ = send_raw(url, "GET", "/runs/failed/?code=bad_request", {"Cookie": cookies})
+    assert status == 200
+    with capsys.disabled():
+        print(
+            f"\nchaos[hostile-input]: dashboard inputs tried {len(DASHBOARD)}, refused "
+            f"{refused} with 400, nothing written, server kept serving"
+        )
