@@ -10,6 +10,7 @@ Django's settings, so ``override_settings`` applies in tests.
 from typing import Any
 
 from django.conf import settings
+from django.utils.csp import CSP
 
 
 class Setting[T]:
@@ -136,3 +137,23 @@ def spectacular(**overrides: Any) -> dict[str, Any]:
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
     } | overrides
+
+
+def content_security_policy(**overrides: list[str]) -> dict[str, list[str]]:
+    """``SECURE_CSP`` under which the dashboard, the API docs and the admin work: only this
+    site's own scripts, styles, fonts and requests, ``data:`` images (Swagger UI's icons),
+    no inline script or style, no eval, no framing. ``overrides`` replace directives
+    (``img_src=[...]`` for ``img-src``).
+    """
+    return {
+        "default-src": [CSP.SELF],
+        "script-src": [CSP.SELF],
+        "style-src": [CSP.SELF],
+        "img-src": [CSP.SELF, "data:"],
+        "font-src": [CSP.SELF],
+        "connect-src": [CSP.SELF],
+        "object-src": [CSP.NONE],
+        "base-uri": [CSP.SELF],
+        "form-action": [CSP.SELF],
+        "frame-ancestors": [CSP.NONE],
+    } | {name.replace("_", "-"): value for name, value in overrides.items()}

@@ -5,9 +5,11 @@ doplatform's, so every task is tried once, acknowledged even when it fails and
 never stored (see ``Q_CLUSTER`` in settings).
 """
 
+import os
 import signal
 from typing import TYPE_CHECKING
 
+from django import db
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Min
@@ -99,6 +101,31 @@ def worker_count() -> int:
     return int(Conf.WORKERS)
 
 
+def close_connections_for_fork() -> None:
+    """Close this process's database connections and connection pools.
+
+    A forked process must never use a connection (a socket) that its parent also uses,
+    and a pool inherited through a fork would hand out the parent's. django-q2 forks
+    its sentinel from ``runworker`` and, later, its workers from the sentinel (at start,
+    after a crash, on recycling): this runs before each fork, so every process opens its
+    own connections, from a pool of its own, when it first needs one.
+    """
+    db.connections.close_all()
+    for connection in db.connections.all(initialized_only=True):
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+
+
+_fork_hook_installed = False
+
+
+def _close_connections_before_every_fork() -> None:
+    global _fork_hook_installed
+    if not _fork_hook_installed:
+        os.register_at_fork(before=close_connections_for_fork)
+        _fork_hook_installed = True
+
+
 def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
     """Start django-q2's sentinel, pusher, monitor and worker processes.
 
@@ -111,6 +138,7 @@ def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
         Conf.WORKERS = workers
         if "queue_limit" not in Conf.conf:
             Conf.QUEUE_LIMIT = workers**2
+    _close_connections_before_every_fork()
     cluster = Cluster(get_broker())
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

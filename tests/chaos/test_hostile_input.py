@@ -2,7 +2,6 @@
 
 import http.client
 import json
-import socket
 from urllib.parse import urlparse
 
 import pytest
@@ -10,6 +9,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from actions.models import Action, IdempotencyRecord, OperatorEvent, Run, RunStatus
+from tests.chaos.servers import send_raw
 from tests.factories import make_dead_run, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -154,25 +154,6 @@ SHORT_BODIES = [
     ("nothing of its length", SUBMIT, b"", 31),
     ("one byte short", SUBMIT, b'{"inputs": {"email": "a@b.c"}} ', 32),
 ]
-
-
-def send_raw(
-    url, method: str, path: str, headers: dict, body: bytes = b"", announced: int | None = None
-) -> tuple[int, bytes]:
-    """One request over a raw socket, half-closed once ``body`` is sent: with ``announced``
-    longer than the body, a client gone early. Returns the status and the response body."""
-    length = len(body) if announced is None else announced
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {url.hostname}:{url.port}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    lines += [f"Content-Length: {length}", "Connection: close", "", ""]
-    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        sock.sendall("\r\n".join(lines).encode("latin-1") + body)
-        sock.shutdown(socket.SHUT_WR)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, payload = answer.partition(b"\r\n\r\n")
-    return int(head.split(b"\r\n", 1)[0].split()[1]), payload
 
 
 def send_short(url, token: str, path: str, body: bytes, announced: int) -> tuple[int, dict]:
