@@ -42,6 +42,9 @@ class AppSettings:
     DISPATCH_INTERVAL = Setting(0.5)
     HEARTBEAT_INTERVAL = Setting(5)
     PRUNE_INTERVAL = Setting(3600)
+    # Restart a runworker's django-q2 cluster whose workers took no task for this many
+    # seconds while runs waited that long for a worker (actions/watchdog.py); 0: never.
+    WATCHDOG_SECONDS = Setting(60)
     # Refuse API submissions without an Idempotency-Key header.
     REQUIRE_IDEMPOTENCY_KEY = Setting(False)
     # django-q2's own admin pages (tasks, schedules, queue): hidden, doplatform never uses them.

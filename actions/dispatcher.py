@@ -63,6 +63,19 @@ def reenqueue_stale() -> int:
     return count
 
 
+def reenqueue_waiting(before) -> int:
+    """Hand to the queue again every waiting run it was handed before ``before``, backlog
+    or not: the watchdog restarted a wedged cluster, and the tasks it had taken are gone
+    with it. A task delivered twice is harmless."""
+    count = 0
+    while True:
+        now = timezone.now()
+        done = _enqueue(Run.objects.stale_enqueues(before, now), now)
+        count += done
+        if done < BATCH:
+            return count
+
+
 def expire_leases() -> int:
     now = timezone.now()
     count = 0

@@ -38,8 +38,9 @@ class HandlerTimeout(BaseException):
     """Raised inside an overrunning handler; a BaseException so ``except Exception`` can't eat it."""
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """``host:pid`` of this process (or of ``pid`` on this host), as runs and attempts record it."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 def execute_run(run_id: str) -> str:

@@ -5,7 +5,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from actions import queue, submit
-from actions.dispatcher import dispatch_once
+from actions.dispatcher import dispatch_once, reenqueue_waiting
 from actions.models import Action, Run, RunStatus
 from actions.runs import claim_run
 from actions.worker import execute_run
@@ -90,3 +90,17 @@ def test_a_backlog_is_not_mistaken_for_lost_enqueues():
     assert dispatch_once().reenqueued == 0
     assert queue.size() == 2
     assert {waiting.pk, behind.pk} == set(Run.objects.values_list("pk", flat=True))
+
+
+def test_after_a_wedged_cluster_every_run_it_may_have_taken_is_enqueued_again():
+    long_ago = timezone.now() - timedelta(minutes=5)
+    taken = [submit("test-noop", {"n": i}) for i in range(3)]
+    Run.objects.filter(pk__in=[r.pk for r in taken]).update(enqueued_at=long_ago)
+    fresh = submit("test-noop", {"n": "fresh"})
+    queue.purge()  # what the dead cluster held is gone; its queue rows would not come back
+
+    assert reenqueue_waiting(timezone.now() - timedelta(minutes=1)) == 3
+    assert queue.size() == 3
+    assert reload(fresh).enqueued_at > long_ago
+    assert all(reload(run).enqueued_at > long_ago for run in taken)
+    assert reenqueue_waiting(timezone.now() - timedelta(minutes=1)) == 0
