@@ -125,7 +125,8 @@ def close_connections_for_fork() -> None:
 _fork_hook_installed = False
 
 
-def _close_connections_before_every_fork() -> None:
+def close_connections_before_every_fork() -> None:
+    """From now on, run ``close_connections_for_fork`` before every fork of this process."""
     global _fork_hook_installed
     if not _fork_hook_installed:
         os.register_at_fork(before=close_connections_for_fork)
@@ -163,7 +164,7 @@ def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
         if "queue_limit" not in Conf.conf:
             Conf.QUEUE_LIMIT = workers**2
     global _last_task_started
-    _close_connections_before_every_fork()
+    close_connections_before_every_fork()
     _last_task_started = multiprocessing.RawValue("d", time.monotonic())
     pre_execute.connect(_note_task_started, dispatch_uid="doplatform-last-task-started")
     cluster = Cluster(get_broker())

@@ -28,7 +28,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from tests.chaos.servers import free_port, send_raw
+from tests.chaos.servers import descendants, free_port, send_raw
 from tests.conftest import ROOT, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker]
@@ -154,8 +154,14 @@ class Deployment:
                 yield name, value
 
     def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        """Kill the block's processes: its shell's group, and runworker's own group."""
+        groups = {self.proc.pid}
+        for pid in descendants(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                groups.add(os.getpgid(pid))
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
         self.proc.wait(10)
 
 

@@ -162,3 +162,20 @@ def send_raw(
             answer += chunk
     head, _, payload = answer.partition(b"\r\n\r\n")
     return int(head.split(b"\r\n", 1)[0].split()[1]), payload
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux: from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
