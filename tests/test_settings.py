@@ -157,3 +157,22 @@ def test_a_login_behind_a_tls_proxy_passes_the_origin_check():
     }
     assert found["plain"] == [301, "https://ops.example.com/login/"]
     assert found["secure_cookie"] is True
+
+
+def test_the_old_persistent_connection_setting_stops_start_up_naming_the_pool():
+    done = reference_project("manage.py", "check", DJANGO_CONN_MAX_AGE="600")
+    assert done.returncode != 0
+    assert "DJANGO_DB_POOL_MAX_SIZE" in done.stderr.strip().splitlines()[-1]
+
+
+def test_postgresql_connections_come_from_a_bounded_pool():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "db = settings.DATABASES['default']; print(json.dumps([db['CONN_MAX_AGE'], "
+        "db['OPTIONS'].get('pool')]))"
+    )
+    url = "postgres://u@db.example.com:5432/ops"
+    done = reference_project("-c", code, DATABASE_URL=url, DJANGO_DB_POOL_MAX_SIZE="8")
+    assert json.loads(done.stdout) == [0, {"min_size": 0, "max_size": 8, "timeout": 5.0}]
+    done = reference_project("-c", code, DATABASE_URL=url, DJANGO_DB_POOL_MAX_SIZE="0")
+    assert json.loads(done.stdout) == [0, None]  # off: a connection per request
