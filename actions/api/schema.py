@@ -22,7 +22,7 @@ ERROR_TEXTS = {
     406: "`not_acceptable`: only JSON is served.",
     409: "`illegal_transition`.",
     413: "`payload_too_large`: `Content-Length` over the limit, refused before parsing.",
-    415: "`unsupported_media_type`: send `application/json`.",
+    415: "`unsupported_media_type`: send `application/json`, in UTF-8.",
     422: "`idempotency_key_reused`.",
     503: "`service_unavailable`: the database is down; see `Retry-After`.",
 }
