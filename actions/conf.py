@@ -10,6 +10,7 @@ Django's settings, so ``override_settings`` applies in tests.
 from typing import Any
 
 from django.conf import settings
+from django.utils.csp import CSP
 
 
 class Setting[T]:
@@ -41,6 +42,9 @@ class AppSettings:
     DISPATCH_INTERVAL = Setting(0.5)
     HEARTBEAT_INTERVAL = Setting(5)
     PRUNE_INTERVAL = Setting(3600)
+    # Restart a runworker's django-q2 cluster whose workers took no task for this many
+    # seconds while runs waited that long for a worker (actions/watchdog.py); 0: never.
+    WATCHDOG_SECONDS = Setting(60)
     # Refuse API submissions without an Idempotency-Key header.
     REQUIRE_IDEMPOTENCY_KEY = Setting(False)
     # Workflows: steps per workflow, and steps started and not yet gathered.
@@ -114,6 +118,8 @@ def rest_framework(**overrides: Any) -> dict[str, Any]:
             "rest_framework.authentication.SessionAuthentication",
         ],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        # JSON only: no browsable HTML pages under /api/ (the docs page is its own view).
+        "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
         "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
         "EXCEPTION_HANDLER": "actions.api.errors.exception_handler",
     } | overrides
@@ -138,3 +144,23 @@ def spectacular(**overrides: Any) -> dict[str, Any]:
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
         "REDOC_DIST": "SIDECAR",
     } | overrides
+
+
+def content_security_policy(**overrides: list[str]) -> dict[str, list[str]]:
+    """``SECURE_CSP`` under which the dashboard, the API docs and the admin work: only this
+    site's own scripts, styles, fonts and requests, ``data:`` images (Swagger UI's icons),
+    no inline script or style, no eval, no framing. ``overrides`` replace directives
+    (``img_src=[...]`` for ``img-src``).
+    """
+    return {
+        "default-src": [CSP.SELF],
+        "script-src": [CSP.SELF],
+        "style-src": [CSP.SELF],
+        "img-src": [CSP.SELF, "data:"],
+        "font-src": [CSP.SELF],
+        "connect-src": [CSP.SELF],
+        "object-src": [CSP.NONE],
+        "base-uri": [CSP.SELF],
+        "form-action": [CSP.SELF],
+        "frame-ancestors": [CSP.NONE],
+    } | {name.replace("_", "-"): value for name, value in overrides.items()}

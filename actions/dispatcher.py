@@ -85,6 +85,16 @@ def wake_workflows() -> int:
     return count
 
 
+def reenqueue_waiting(before) -> int:
+    """Hand to the queue again the oldest waiting runs (one batch) it was handed before
+    ``before``, backlog or not: the watchdog restarted a wedged cluster, and the tasks
+    that cluster had taken (the oldest; at most its queue limit plus one per worker) are
+    gone with it. Any others are the stale re-enqueue's, in time; a task delivered twice
+    is harmless."""
+    now = timezone.now()
+    return _enqueue(Run.objects.stale_enqueues(before, now), now, "enqueued_at")
+
+
 def expire_leases() -> int:
     now = timezone.now()
     count = 0
@@ -95,14 +105,16 @@ def expire_leases() -> int:
     return count
 
 
-def _enqueue(candidates, now) -> int:
+def _enqueue(candidates, now, *ordering: str) -> int:
     with transaction.atomic():
-        return sum(runs.enqueue(run, now=now) for run in _pick(candidates.select_related("action")))
+        picked = _pick(candidates.select_related("action"), *ordering)
+        return sum(runs.enqueue(run, now=now) for run in picked)
 
 
-def _pick(queryset) -> list[Run]:
-    """Up to BATCH rows, skipping rows another dispatcher has locked (PostgreSQL)."""
-    queryset = queryset.order_by()[:BATCH]
+def _pick(queryset, *ordering: str) -> list[Run]:
+    """Up to BATCH rows (in ``ordering``, else any), skipping rows another dispatcher has
+    locked (PostgreSQL)."""
+    queryset = queryset.order_by(*ordering)[:BATCH]
     if (
         connection.features.has_select_for_update_skip_locked
         and transaction.get_autocommit() is False

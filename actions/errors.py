@@ -32,6 +32,12 @@ class InvalidInputs(DoplatformError):
     code = "invalid_inputs"
 
 
+class InvalidJSON(DoplatformError):
+    """JSON text that is not UTF-8, not JSON, or holds a key twice in one object."""
+
+    code = "invalid_json"
+
+
 class InvalidIdempotencyKey(DoplatformError):
     code = "invalid_idempotency_key"
 

@@ -20,6 +20,24 @@ def max_body_bytes() -> int:
     return app_settings.MAX_INPUT_BYTES + BODY_SLACK_BYTES
 
 
+def incomplete_body(received: int, meta: dict) -> str | None:
+    """Why a body of ``received`` bytes is not the one announced, or None if it is.
+
+    A client that half-closes its connection early leaves a body shorter than its
+    ``Content-Length``; WSGI servers hand over what arrived, which may still parse.
+    """
+    try:
+        announced = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if received >= announced:
+        return None
+    return (
+        f"the request body ended after {received} of the {announced} bytes its "
+        "Content-Length announced; nothing was done"
+    )
+
+
 class ApiGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -5,9 +5,16 @@ doplatform's, so every task is tried once, acknowledged even when it fails and
 never stored (see ``Q_CLUSTER`` in settings).
 """
 
+import contextlib
+import multiprocessing
+import os
 import signal
+import subprocess
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from django import db
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Min
@@ -16,6 +23,7 @@ from django_q.brokers import get_broker
 from django_q.cluster import Cluster
 from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success
+from django_q.signals import pre_execute
 from django_q.tasks import async_task
 
 if TYPE_CHECKING:
@@ -99,6 +107,50 @@ def worker_count() -> int:
     return int(Conf.WORKERS)
 
 
+def close_connections_for_fork() -> None:
+    """Close this process's database connections and connection pools.
+
+    A forked process must never use a connection (a socket) that its parent also uses,
+    and a pool inherited through a fork would hand out the parent's. django-q2 forks
+    its sentinel from ``runworker`` and, later, its workers from the sentinel (at start,
+    after a crash, on recycling): this runs before each fork, so every process opens its
+    own connections, from a pool of its own, when it first needs one.
+    """
+    db.connections.close_all()
+    for connection in db.connections.all(initialized_only=True):
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
+
+
+_fork_hook_installed = False
+
+
+def close_connections_before_every_fork() -> None:
+    """From now on, run ``close_connections_for_fork`` before every fork of this process."""
+    global _fork_hook_installed
+    if not _fork_hook_installed:
+        os.register_at_fork(before=close_connections_for_fork)
+        _fork_hook_installed = True
+
+
+# When a worker of this process's cluster last began a task (time.monotonic(), which all
+# processes of a machine share), in memory the forked workers share with runworker. No
+# lock: a worker killed while holding one would wedge the others.
+_last_task_started = None
+
+
+def _note_task_started(**kwargs) -> None:
+    if _last_task_started is not None:
+        _last_task_started.value = time.monotonic()
+
+
+def seconds_since_last_task() -> float:
+    """How long since a worker of this process's cluster began a task (or the cluster started)."""
+    if _last_task_started is None:
+        return 0.0
+    return time.monotonic() - _last_task_started.value
+
+
 def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
     """Start django-q2's sentinel, pusher, monitor and worker processes.
 
@@ -111,6 +163,10 @@ def start_cluster(*, on_signal, workers: int | None = None) -> Cluster:
         Conf.WORKERS = workers
         if "queue_limit" not in Conf.conf:
             Conf.QUEUE_LIMIT = workers**2
+    global _last_task_started
+    close_connections_before_every_fork()
+    _last_task_started = multiprocessing.RawValue("d", time.monotonic())
+    pre_execute.connect(_note_task_started, dispatch_uid="doplatform-last-task-started")
     cluster = Cluster(get_broker())
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -125,6 +181,37 @@ def cluster_alive(cluster: Cluster) -> bool:
 def stop_cluster(cluster: Cluster) -> None:
     """Stop pulling tasks, let workers finish what they hold, then exit."""
     cluster.stop()
+
+
+def kill_cluster(cluster: Cluster, *, grace: float) -> None:
+    """Stop a cluster that may be wedged: ask its sentinel to stop, give it ``grace``
+    seconds, then SIGKILL what is left of it (every other process of this process group,
+    which ``runworker`` owns). A worker still busy then loses its attempt, which the
+    dispatcher records as ``lost`` and retries.
+    """
+    if cluster.stop_event is not None:
+        cluster.stop_event.set()
+    cluster.sentinel.join(grace)
+    for pid in group_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    cluster.sentinel.join(5)
+
+
+def group_pids() -> list[int]:
+    """The other processes of this process group: the cluster's, under ``runworker``."""
+    me, group = os.getpid(), os.getpgrp()
+    if Path("/proc/self/stat").exists():
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == group and fields[0] != "Z":
+                    pids.append(int(stat.parent.name))
+    else:  # macOS and other systems without /proc
+        found = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
+        pids = [int(pid) for pid in found.stdout.split()]
+    return sorted(pid for pid in pids if pid != me)
 
 
 def hide_engine_admin(site: "AdminSite") -> None:

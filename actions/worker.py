@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from . import registry, runs, workflows
-from .canonical import canonical_json
+from .canonical import canonical_value
 from .errors import ActionError, InvalidInputs
 from .models import ActionKind, AttemptOutcome, Run
 from .policy import RetryPolicy
@@ -41,8 +41,9 @@ class HandlerTimeout(BaseException):
     """Raised inside an overrunning handler; a BaseException so ``except Exception`` can't eat it."""
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(pid: int | None = None) -> str:
+    """``host:pid`` of this process (or of ``pid`` on this host), as runs and attempts record it."""
+    return f"{socket.gethostname()}:{pid or os.getpid()}"
 
 
 def execute_run(run_id: str) -> str:
@@ -148,10 +149,9 @@ def call_handler(handler, inputs: dict, ctx: RunContext, *, timeout: int) -> dic
     try:
         if not isinstance(result, dict):
             raise InvalidInputs(f"the handler returned {type(result).__name__}, not a dict")
-        canonical_json(result, what="result")
+        return canonical_value(result, what="result")  # stored as canonical JSON reads it
     except InvalidInputs as error:
         return runs.Failure(code="invalid_result", message=error.message, retryable=False)
-    return result
 
 
 class _time_limit:

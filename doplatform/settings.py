@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from environs import Env
 
-from actions.conf import q_cluster, rest_framework, spectacular
+from actions.conf import content_security_policy, q_cluster, rest_framework, spectacular
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # WhiteNoise serves static files under runserver too, as in production.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
@@ -60,6 +62,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (hashed, compressed) straight from STATIC_ROOT, before anything else.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Under /api/: refuses an oversized body before anything reads it; 503 when the DB is down.
     "actions.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,22 +95,33 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL in production, a SQLite file in WAL mode by default.
+if env.str("DJANGO_CONN_MAX_AGE", ""):
+    raise ImproperlyConfigured(
+        "DJANGO_CONN_MAX_AGE is gone: PostgreSQL connections come from a bounded pool, "
+        "sized by DJANGO_DB_POOL_MAX_SIZE (README, Configuration)"
+    )
 DATABASES = {
     "default": env_database(
-        "DATABASE_URL",
-        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", 600),
-        conn_health_checks=True,
+        "DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_health_checks=True
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A persistent connection is pointless for SQLite, and WAL plus IMMEDIATE
-    # transactions let the web server and the workers write without "database is locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # WAL plus IMMEDIATE transactions let the web server and the workers write without
+    # "database is locked".
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=wal; PRAGMA synchronous=normal;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
+    }
+elif (pool_size := env.int("DJANGO_DB_POOL_MAX_SIZE", 4)) > 0:
+    # Each process keeps at most this many connections, which its threads share (a request
+    # returns its connection when it ends); a thread that finds none free (or none at all:
+    # the server is down) waits up to the timeout, then answers 503. runworker's processes
+    # each open their own after forking (actions/queue.py).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DJANGO_DB_POOL_MIN_SIZE", 0),
+        "max_size": pool_size,
+        "timeout": env.float("DJANGO_DB_POOL_TIMEOUT", 5),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -122,7 +138,36 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic writes hashed names (cached for ever) and gzip copies; WhiteNoise serves them.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- HTTPS, directly or behind a TLS-terminating proxy (README, "Deployment") ----------
+# The proxy's header that says the client used HTTPS: "X-Forwarded-Proto" (its value must
+# be "https") or "Name: value". Trust it only if the proxy sets it on every request.
+if proxy_header := env.str("DJANGO_SECURE_PROXY_SSL_HEADER", ""):
+    name, _, value = proxy_header.partition(":")
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + name.strip().upper().replace("-", "_"),
+        value.strip() or "https",
+    )
+# Origins allowed to POST besides the site's own (a proxy that changes the host or port).
+CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS")
+# Served over HTTPS only: redirect http:// (but /healthz, for load balancers), secure cookies.
+HTTPS = env.bool("DJANGO_HTTPS", False)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", HTTPS)
+# HSTS is a promise browsers keep for its whole duration: set it once HTTPS works.
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Only the site's own scripts and styles, nothing inline, no eval (actions/conf.py).
+SECURE_CSP = content_security_policy()
 
 # Operators must never lose a click to an idle cookie: two weeks, refreshed on use.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_COOKIE_AGE", 14 * 24 * 3600)
@@ -153,6 +198,7 @@ DOPLATFORM_DISPATCH_INTERVAL = env.float("DOPLATFORM_DISPATCH_INTERVAL", 0.5)
 DOPLATFORM_PRUNE_INTERVAL = env.int("DOPLATFORM_PRUNE_INTERVAL", 3600)
 DOPLATFORM_HEARTBEAT_INTERVAL = env.int("DOPLATFORM_HEARTBEAT_INTERVAL", 5)
 DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY = env.bool("DOPLATFORM_REQUIRE_IDEMPOTENCY_KEY", False)
+DOPLATFORM_WATCHDOG_SECONDS = env.float("DOPLATFORM_WATCHDOG_SECONDS", 60)
 
 # --- django-q2: an engine behind actions/queue.py, configured around its traps ------
 REDIS_URL = env.str("REDIS_URL", "")

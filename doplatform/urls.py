@@ -14,5 +14,6 @@ urlpatterns = [
 ]
 
 # JSON under /api/, Django's own pages elsewhere.
+handler400 = "actions.api.errors.bad_request"
 handler404 = "actions.api.errors.page_not_found"
 handler500 = "actions.api.errors.server_error"

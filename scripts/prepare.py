@@ -65,6 +65,9 @@ def main() -> int:
     db = connection.settings_dict
     if connection.vendor == "postgresql":
         db["OPTIONS"].setdefault("connect_timeout", 5)
+        # One process, one connection: a pool would retry an unreachable server for its
+        # whole timeout, and report each try, before the one line below.
+        db["OPTIONS"].pop("pool", None)
     try:
         connection.ensure_connection()
     except Exception as error:  # noqa: BLE001 - reported in one line

@@ -42,8 +42,8 @@ python scripts/prepare.py
 say "starting the worker and the web server"
 python manage.py runworker &
 worker=$!
-# --insecure: serve static files (htmx, CSS) without DEBUG, as collectstatic left them.
-python manage.py runserver --insecure "$bind" &
+# WhiteNoise serves the static files (htmx, CSS) that collectstatic left, as in production.
+python manage.py runserver "$bind" &
 web=$!
 
 stop() {

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from actions.conf import app_settings, q_cluster
+from actions.conf import app_settings, content_security_policy, q_cluster
 
 
 def test_a_project_that_sets_nothing_gets_the_defaults():
@@ -48,3 +48,17 @@ def test_q_cluster_leaves_retries_and_results_to_doplatform(config):
 def test_q_cluster_takes_overrides():
     config = q_cluster(workers=4, queue_limit=100)
     assert (config["workers"], config["queue_limit"]) == (4, 100)
+
+
+def test_the_content_security_policy_allows_only_the_sites_own_files():
+    policy = content_security_policy()
+    assert policy["default-src"] == policy["script-src"] == policy["style-src"] == ["'self'"]
+    assert "'unsafe-inline'" not in str(policy) and "'unsafe-eval'" not in str(policy)
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy == settings.SECURE_CSP  # the reference project's
+
+
+def test_a_directive_of_the_policy_can_be_replaced():
+    policy = content_security_policy(img_src=["'self'", "https://images.example.com"])
+    assert policy["img-src"] == ["'self'", "https://images.example.com"]
+    assert policy["script-src"] == ["'self'"]

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,11 +160,25 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def static_files_of_the_login_page(port: int) -> dict[str, int]:
+    """The status of each file the login page loads (htmx, the dashboard's CSS and JS)."""
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=30).read().decode()
+    statuses = {}
+    for url in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{url}", timeout=30) as response:
+            statuses[url] = response.status
+    return statuses
+
+
 def serve_then_stop(database: Path, how: str) -> str:
     """Start make run, wait until it serves, stop it ``how``; its output."""
     run = MakeRun(database)
     try:
         wait_for(lambda: run.serving() and run.worker_pid(), timeout=60, what="make run")
+        # WhiteNoise serves what collectstatic wrote, under hashed names, without DEBUG.
+        files = static_files_of_the_login_page(run.port)
+        assert len(files) == 3 and set(files.values()) == {200}, files
+        assert all(re.search(r"\.[0-9a-f]{12}\.(css|js)$", url) for url in files), files
         worker = run.worker_pid()
         assert run.stop(how) == 0, run.output()
     finally:

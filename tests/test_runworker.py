@@ -11,7 +11,7 @@ import pytest
 from django.db.models import Count
 
 from actions import submit
-from actions.models import Action, Run, RunStatus, WorkerHeartbeat
+from actions.models import Action, Attempt, Run, RunStatus, WorkerHeartbeat
 from demo.models import Charge
 from tests.conftest import wait_for
 from tests.testapp.models import Execution
@@ -173,3 +173,59 @@ def test_workers_on_the_command_line_size_the_cluster(start_worker):
     # runworker, django-q2's sentinel, pusher and monitor, and the three workers.
     wait_for(lambda: len(process_group(worker.pid)) == 3 + 4, what="seven processes")
     assert worker.terminate() == 0
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(child) for child in found.split())
+
+
+def idle_workers(runworker_pid: int, runs) -> list[int]:
+    """django-q2 worker processes of this runworker that ran one of ``runs`` and live on."""
+    ran = {
+        int(w.rsplit(":", 1)[1])
+        for w in Attempt.objects.filter(run__in=runs).values_list("worker", flat=True)
+    }
+    return sorted(ran & set(process_group(runworker_pid)))
+
+
+@pytest.mark.postgres
+def test_a_killed_idle_worker_wedges_its_cluster_and_the_watchdog_restarts_it(start_worker):
+    worker = start_worker("--workers", "1", DOPLATFORM_WATCHDOG_SECONDS="2")
+    first = submit("test-noop", {})
+    wait_for(lambda: Run.objects.get(pk=first.pk).status == RunStatus.SUCCEEDED, what="a first run")
+    [idle] = idle_workers(worker.pid, [first])
+    os.kill(idle, signal.SIGKILL)  # it waited for a task, holding the task queue's lock
+
+    stuck = submit("test-noop", {})
+    try:
+        done = wait_for(
+            lambda: Run.objects.filter(pk=stuck.pk, status=RunStatus.SUCCEEDED).first(),
+            timeout=30,
+            what="the run after the kill",
+        )
+    except pytest.fail.Exception:
+        pytest.fail(f"the run never ran; the worker's log:\n{worker.log()}")
+    log = worker.log()
+    assert "restarting its django-q2 cluster: its workers took no task for" in log
+    assert "django-q2 cluster restarted" in log
+    # Not the replacement django-q2 started (it waits for the dead worker's lock), but a
+    # worker of the new cluster ran it.
+    assert done.worker != f"{first.worker.rsplit(':', 1)[0]}:{idle}"
+    assert worker.proc.poll() is None
+
+
+@pytest.mark.postgres
+def test_busy_workers_are_not_a_wedge(start_worker):
+    Action.objects.update_or_create(name="test-sleep", defaults={"timeout": 10})
+    worker = start_worker("--workers", "1", DOPLATFORM_WATCHDOG_SECONDS="1")
+    busy = submit("test-sleep", {"seconds": 4})
+    waiting = submit("test-noop", {})
+    done = wait_for(
+        lambda: Run.objects.filter(pk=waiting.pk, status=RunStatus.SUCCEEDED).first(),
+        timeout=30,
+        what="the waiting run",
+    )
+    assert Run.objects.get(pk=busy.pk).status == RunStatus.SUCCEEDED
+    assert done.started_at >= Run.objects.get(pk=busy.pk).finished_at  # it waited its turn
+    assert "restarting its django-q2 cluster" not in worker.log()

@@ -1,9 +1,9 @@
 """Every error under /api/ is ``{"error": code, "message": text, "details": …}``.
 
 The one place that turns error codes into HTTP statuses. ``exception_handler`` is DRF's
-hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``); ``page_not_found`` and
-``server_error`` are Django's ``handler404``/``handler500``, JSON under /api/ and
-Django's own pages elsewhere.
+hook (settings ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``); ``bad_request``,
+``page_not_found`` and ``server_error`` are Django's ``handler400``/``handler404``/
+``handler500``, JSON under /api/ and Django's own pages elsewhere.
 """
 
 import sys
@@ -16,11 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ..errors import DoplatformError
-
-
-class InvalidJSON(DoplatformError):
-    code = "invalid_json"
+from ..errors import DoplatformError, InvalidJSON  # noqa: F401 - the API's codes in one place
 
 
 class InvalidBody(DoplatformError):
@@ -50,6 +46,7 @@ STATUS_BY_CODE = {
     "invalid_query": 400,
     "invalid_inputs": 400,
     "invalid_idempotency_key": 400,
+    "bad_request": 400,
     "not_authenticated": 401,
     "permission_denied": 403,
     "unknown_action": 404,
@@ -144,6 +141,13 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Any unknown URL under /api/: JSON, never a redirect or an HTML page."""
     hint = "" if request.path.endswith("/") else " (API URLs end with a slash)"
     return error_response("not_found", f"nothing at {request.path}{hint}")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """What Django refuses before any view (a Host it does not serve, too many fields)."""
+    if not request.path.startswith(API_PREFIX):
+        return defaults.bad_request(request, exception)
+    return error_response("bad_request", "the request is malformed (e.g. an unknown Host)")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,58 +1,49 @@
 """What the API reads from a request: a strict JSON body, a note, the idempotency key,
 the run filters, a run id. Each refuses what is malformed with the API's error codes."""
 
-import json
 import uuid
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.http import parse_header_parameters
+from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
+from .. import canonical
 from ..conf import app_settings
-from ..errors import InvalidIdempotencyKey, InvalidInputs
+from ..errors import InvalidIdempotencyKey
 from ..filters import RunFilterSet
 from ..idempotency import validate_idempotency_key
+from ..middleware import incomplete_body
 from ..models import Run
-from .errors import InvalidBody, InvalidJSON, InvalidQuery, NotFound
+from .errors import InvalidBody, InvalidQuery, NotFound
 
 
 class StrictJSONParser(BaseParser):
-    """JSON bodies in UTF-8, refusing what JSON cannot represent.
+    """JSON bodies in UTF-8, read strictly (``canonical.loads``): no NaN, no key twice.
 
-    Python's ``json`` accepts ``NaN`` and ``Infinity`` and recurses on nesting; both
-    are the client's inputs being wrong (``invalid_inputs``), not a crash.
+    A body shorter than its ``Content-Length`` (the client half-closed the connection)
+    is refused rather than executed, and so is a charset other than UTF-8 (415).
     """
 
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        raw = stream.read()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidJSON(f"the request body is not valid UTF-8 (byte {error.start})") from None
-        try:
-            return json.loads(text, parse_constant=_refuse_constant)
-        except json.JSONDecodeError as error:
-            raise InvalidJSON(
-                f"the request body is not valid JSON: {error.msg} "
-                f"(line {error.lineno}, column {error.colno})"
-            ) from None
-        except RecursionError:
-            raise _invalid_inputs("$", "nesting too deep") from None
-        except ValueError as error:  # e.g. an integer past Python's digit limit
-            raise _invalid_inputs("$", str(error)) from None
+        _require_utf8(media_type or "")
+        raw = stream.read() if stream is not None else b""
+        request = (parser_context or {}).get("request")
+        if request is not None and (problem := incomplete_body(len(raw), request.META)):
+            raise InvalidBody(problem)
+        return canonical.loads(raw)
 
 
-def _refuse_constant(name: str):
-    raise _invalid_inputs("$", f"{name} is not allowed: JSON numbers must be finite")
-
-
-def _invalid_inputs(path: str, message: str) -> InvalidInputs:
-    return InvalidInputs(
-        f"inputs at {path}: {message}", details=[{"path": path, "message": message}]
-    )
+def _require_utf8(media_type: str) -> None:
+    charset = parse_header_parameters(media_type)[1].get("charset")
+    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
+        raise exceptions.UnsupportedMediaType(
+            media_type, detail=f"charset {charset} is not supported: send JSON in UTF-8"
+        )
 
 
 def body_object(request: Request, *, allowed: set[str], required: set[str] = frozenset()) -> dict:
@@ -102,10 +93,8 @@ def operation_from(request: Request, *, carrying: str | None = None) -> tuple[st
 def _checked_note(note: Any) -> str:
     if not isinstance(note, str):
         raise InvalidBody("note must be a string", details={"field": "note"})
-    if "\x00" in note or not _encodable(note):
-        raise InvalidBody(
-            "note holds a NUL character or invalid unicode", details={"field": "note"}
-        )
+    if (problem := canonical.text_problem(note)) is not None:
+        raise InvalidBody(f"note: {problem}", details={"field": "note"})
     return note
 
 
@@ -149,11 +138,3 @@ def run_or_404(run_id: str, queryset: QuerySet | None = None) -> Run:
     if run is None:
         raise NotFound(f"no run with id {pk}", details={"run_id": str(pk)})
     return run
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
-from .. import operators
+from .. import operators, rules
 from ..models import OperatorEvent, Run
 from ..paging import PAGE_SIZE, keyset_page
 from ..registry import get_spec
@@ -34,6 +34,10 @@ from .serializers import (
     SubmitSerializer,
 )
 
+# A replay to a caller without ``view_run`` answers these as null: only the fields of the
+# original 202 answer, never what the run produced since.
+REPLAY_HIDDEN = ("result", "error", "resolution")
+
 
 def run_detail_queryset() -> QuerySet:
     return Run.objects.select_related("action", "resolved_by").prefetch_related(
@@ -57,7 +61,9 @@ class SubmitRun(APIView):
             "A new run answers 202 with a `Location`. The same `Idempotency-Key` with the "
             "same inputs answers 200 with the original run (whatever its status) and "
             "`Idempotent-Replayed: true`; with other inputs, 422 `idempotency_key_reused`. "
-            "A paused action accepts the run, which waits (`action_paused`)."
+            "A paused action accepts the run, which waits (`action_paused`). A replay shows "
+            "`result`, `error` and `resolution` only to callers who may view runs "
+            "(`actions.view_run`); to others they are null."
         ),
         parameters=[
             ACTION_NAME,
@@ -109,6 +115,9 @@ class SubmitRun(APIView):
         run = submit(name, inputs_from(request), idempotency_key=idempotency_key_from(request))
         body = RunSerializer(run).data
         if run.replayed:
+            if not rules.user_may(request.user, "view"):
+                # What happened since the run was accepted is for those who may read runs.
+                body |= dict.fromkeys(REPLAY_HIDDEN)
             return Response(body, status=200, headers={"Idempotent-Replayed": "true"})
         location = reverse("api:run-detail", args=[run.pk])
         return Response(body, status=202, headers={"Location": location})

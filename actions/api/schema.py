@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.renderers import OpenApiJsonRenderer, OpenApiYamlRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.serializers import Serializer
 
@@ -23,7 +23,7 @@ ERROR_TEXTS = {
     406: "`not_acceptable`: only JSON is served.",
     409: "`illegal_transition`.",
     413: "`payload_too_large`: `Content-Length` over the limit, refused before parsing.",
-    415: "`unsupported_media_type`: send `application/json`.",
+    415: "`unsupported_media_type`: send `application/json`, in UTF-8.",
     422: "`idempotency_key_reused`.",
     503: "`service_unavailable`: the database is down; see `Retry-After`.",
 }
@@ -119,5 +119,8 @@ class SchemaView(JSONErrorsMixin, SpectacularAPIView):
     renderer_classes = [OpenApiJsonRenderer, OpenApiYamlRenderer]
 
 
-class DocsView(JSONErrorsMixin, SpectacularSwaggerView):
-    pass
+class DocsView(JSONErrorsMixin, SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script at ``?script=`` and no inline style: the page
+    works under a Content-Security-Policy that allows only the site's own files."""
+
+    template_name = "actions/api_docs.html"

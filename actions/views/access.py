@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.request import RawPostDataException
 from django.shortcuts import resolve_url
 from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -14,7 +15,8 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from .. import rules
+from .. import canonical, rules
+from ..middleware import incomplete_body
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -38,9 +40,33 @@ def dashboard_view(view: Callable) -> Callable:
             return refuse(
                 request, 403, "The dashboard needs a staff account with the view_run permission."
             )
+        if (problem := input_problem(request)) is not None:
+            return refuse(request, 400, f"Nothing done: {problem}.")
         return view(request, *args, **kwargs)
 
     return vary_on_headers("HX-Request")(wrapper)
+
+
+def input_problem(request: HttpRequest) -> str | None:
+    """What makes a request's query parameters or form fields unusable, or None.
+
+    The API's checks, for every parameter and field whatever the view reads: a body
+    shorter than its Content-Length, and text that cannot be stored or searched (NUL).
+    """
+    if request.method == "POST":
+        try:
+            received = len(request.body)
+        except RawPostDataException:  # a multipart body, already parsed (and so complete)
+            received = None
+        if received is not None and (problem := incomplete_body(received, request.META)):
+            return problem
+    for source in (request.GET, request.POST):
+        for name, values in source.lists():
+            for text in (name, *values):
+                if (problem := canonical.text_problem(text)) is not None:
+                    shown = name.encode("unicode_escape").decode("ascii")[:40]
+                    return f"the parameter {shown} is refused: {problem}"
+    return None
 
 
 def for_htmx(*, if_target: str, partial: str) -> Callable:

@@ -33,6 +33,15 @@ def test_a_url_without_its_slash_is_told_so(as_viewer):
     assert "end with a slash" in as_viewer.post("/api/runs").json()["message"]
 
 
+def test_a_host_the_server_does_not_serve_is_a_json_400_under_api(client):
+    response = client.get("/api/runs/", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert error_of(response) == "bad_request"
+    elsewhere = client.get("/runs/", headers={"Host": "evil.example"})
+    assert elsewhere.status_code == 400
+    assert elsewhere["Content-Type"].startswith("text/html")
+
+
 def test_an_unknown_url_elsewhere_keeps_djangos_page(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404

@@ -134,8 +134,26 @@ def test_the_schema_and_docs_need_authentication(anonymous, url):
     assert error_of(response) == "not_authenticated"
 
 
-def test_a_session_browses_the_api_in_html(db):
+def test_a_browser_session_gets_json_not_the_browsable_api(db):
     client = session_client()
-    response = client.get("/api/runs/", headers={"Accept": "text/html"})
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    response = client.get("/api/runs/", headers={"Accept": browser})
     assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/html")
+    assert response["Content-Type"] == "application/json"
+    assert "results" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code"),
+    [
+        ("/api/runs/", 406, "not_acceptable"),
+        ("/api/runs/not-a-run/", 406, "not_acceptable"),
+        ("/api/actions/no-such/", 406, "not_acceptable"),
+        ("/api/runs/?format=api", 404, "not_found"),
+        ("/api/nothing/", 404, "not_found"),
+    ],
+)
+def test_under_api_html_is_never_served_errors_included(db, url, status, code):
+    response = session_client().get(url, headers={"Accept": "text/html"})
+    assert response.status_code == status
+    assert error_of(response) == code

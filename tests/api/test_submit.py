@@ -65,6 +65,33 @@ def test_a_replay_returns_the_original_run_whatever_its_status(as_operator, oper
     assert Run.objects.count() == 1
 
 
+def finish(run_id: str) -> None:
+    Run.objects.filter(pk=run_id).update(
+        status=RunStatus.SUCCEEDED, result={"card_token": "tok_secret"}, attempts=1
+    )
+
+
+def test_a_replay_hides_the_outcome_from_a_caller_who_may_not_view_runs(as_submitter):
+    first = submit(as_submitter, {"a": 1}, key="order-1").json()
+    finish(first["id"])
+    again = submit(as_submitter, {"a": 1}, key="order-1")
+    assert again.status_code == 200
+    body = again.json()
+    assert (body["id"], body["status"]) == (first["id"], "succeeded")
+    assert (body["result"], body["error"], body["resolution"]) == (None, None, None)
+    assert "tok_secret" not in again.content.decode()
+    assert as_submitter.get(f"/api/runs/{first['id']}/").status_code == 403
+
+
+def test_a_replay_shows_the_outcome_to_a_caller_who_may_view_runs(client_with):
+    caller = client_with("actions.submit_run", "actions.view_run")
+    first = submit(caller, {"a": 1}, key="order-1").json()
+    finish(first["id"])
+    again = submit(caller, {"a": 1}, key="order-1")
+    assert again.status_code == 200
+    assert again.json()["result"] == {"card_token": "tok_secret"}
+
+
 def test_the_same_key_with_other_inputs_is_422_naming_the_original_run(as_operator):
     first = submit(as_operator, {"a": 1}, key="order-1").json()
     response = submit(as_operator, {"a": 2}, key="order-1")
@@ -258,6 +285,85 @@ def test_a_body_that_is_not_json_is_415(as_operator, content_type):
     )
     assert response.status_code == 415
     assert error_of(response) == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "utf8"])
+def test_json_in_utf8_may_say_so(as_operator, charset):
+    response = as_operator.generic(
+        "POST", URL, '{"inputs": {}}', content_type=f"application/json; charset={charset}"
+    )
+    assert response.status_code == 202
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "iso-8859-1", "utf-16", "us-ascii"])
+def test_another_charset_is_415_not_decoded_as_utf8(as_operator, charset):
+    response = as_operator.generic(
+        "POST",
+        URL,
+        '{"inputs": {"name": "caf\xe9"}}'.encode("latin-1"),
+        content_type=f"application/json; charset={charset}",
+    )
+    assert response.status_code == 415
+    assert error_of(response) == "unsupported_media_type"
+    assert charset in response.json()["message"]
+    assert rows() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"inputs": {"amount": 5}, "inputs": {"amount": 500}}',
+        '{"inputs": {"amount": 5, "amount": 500}}',
+        '{"inputs": {"order": {"lines": [{"sku": "a", "sku": "b"}]}}}',
+    ],
+    ids=["envelope", "inputs", "deep"],
+)
+def test_a_key_twice_in_one_object_is_400_invalid_json(as_operator, raw):
+    response = post_raw(as_operator, URL, raw)
+    assert response.status_code == 400
+    assert error_of(response) == "invalid_json"
+    assert "appears twice" in response.json()["message"]
+    assert rows() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("spelling", ["1900", "1900.0", "19e2", "1.9E+3", "190000e-2"])
+def test_one_number_in_any_spelling_replays_the_same_run(as_operator, spelling):
+    first = submit(as_operator, {"amount_cents": 1900}, key="signup-42")
+    again = post_raw(
+        as_operator,
+        URL,
+        f'{{"inputs": {{"amount_cents": {spelling}}}}}',
+        HTTP_IDEMPOTENCY_KEY="signup-42",
+    )
+    assert again.status_code == 200, again.json()
+    assert again.json()["id"] == first.json()["id"]
+    assert Run.objects.get().inputs == {"amount_cents": 1900}
+
+
+def test_inputs_are_stored_and_answered_in_their_canonical_form(as_operator):
+    response = post_raw(
+        as_operator, URL, '{"inputs": {"a": 19e2, "b": 0.50, "c": -0.0, "d": 1e21}}'
+    )
+    assert response.status_code == 202
+    expected = {"a": 1900, "b": 0.5, "c": 0, "d": 1e21}
+    assert response.json()["inputs"] == expected
+    assert Run.objects.get().inputs == expected
+    assert type(Run.objects.get().inputs["a"]) is int
+
+
+def test_the_schema_sees_the_canonical_number(as_operator):
+    response = post_raw(as_operator, SCHEMA_URL, '{"inputs": {"email": "a@b.c", "age": 42.0}}')
+    assert response.status_code == 202, response.json()
+    assert Run.objects.get().inputs == {"email": "a@b.c", "age": 42}
+
+
+def test_an_integer_a_double_would_round_is_400_not_rounded(as_operator):
+    response = post_raw(as_operator, URL, '{"inputs": {"id": 9007199254740993}}')
+    assert response.status_code == 400
+    assert error_of(response) == "invalid_inputs"
+    assert response.json()["details"][0]["path"] == "$.id"
+    assert "send it as a string" in response.json()["details"][0]["message"]
+    assert rows() == (0, 0, 0)
 
 
 def test_the_submit_path_has_a_bounded_query_count(as_operator, django_assert_max_num_queries):

@@ -46,6 +46,8 @@ def stack(tmp_path):
         "DOPLATFORM_DISPATCH_INTERVAL": "0.2",
         "DOPLATFORM_REENQUEUE_AFTER": "5",
         "DOPLATFORM_LEASE_GRACE": "2",
+        # While PostgreSQL is down a request waits this long for it, then answers 503.
+        "DJANGO_DB_POOL_TIMEOUT": "2",
         "PYTHONUNBUFFERED": "1",
     }
     manage(env, "migrate", "--no-input")

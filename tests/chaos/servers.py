@@ -178,3 +178,61 @@ def kill_workers_at_random(
         if worker.proc.poll() is not None:  # it exited when its cluster died: a supervisor's job
             workers[i] = restart()
     return havoc
+
+
+def start_gunicorn(env: dict, log: Path, port: int, *, workers: int, threads: int):
+    """The production server, as the README starts it, on 127.0.0.1:``port``."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "doplatform.wsgi",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def send_raw(
+    url, method: str, path: str, headers: dict, body: bytes = b"", announced: int | None = None
+) -> tuple[int, bytes]:
+    """One request over a raw socket, half-closed once ``body`` is sent: with ``announced``
+    longer than the body, a client gone early. Returns the status and the response body."""
+    length = len(body) if announced is None else announced
+    headers = {"Host": f"{url.hostname}:{url.port}"} | headers
+    lines = [f"{method} {path} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += [f"Content-Length: {length}", "Connection: close", "", ""]
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall("\r\n".join(lines).encode("latin-1") + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split(b"\r\n", 1)[0].split()[1]), payload
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux: from /proc), children first."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found

@@ -8,8 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
-from actions.models import IdempotencyRecord, Run
-from tests.factories import make_user
+from actions.models import Action, IdempotencyRecord, OperatorEvent, Run, RunStatus
+from tests.chaos.servers import send_raw
+from tests.factories import make_dead_run, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +32,38 @@ CORPUS = [
     ("deep nesting", SUBMIT, nested(100), {}, 400, "invalid_inputs"),
     ("recursion bomb", SUBMIT, nested(40_000), {}, 400, "invalid_inputs"),
     ("oversized recursion bomb", SUBMIT, nested(100_000), {}, 413, "payload_too_large"),
+    (
+        "duplicate key",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c", "email": "evil@x.y"}}',
+        {},
+        400,
+        "invalid_json",
+    ),
+    (
+        "duplicate envelope",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c"}, "inputs": {"email": "evil@x.y"}}',
+        {},
+        400,
+        "invalid_json",
+    ),
+    (
+        "integer a double rounds",
+        SUBMIT,
+        b'{"inputs": {"email": "a@b.c", "age": 9007199254740993}}',
+        {},
+        400,
+        "invalid_inputs",
+    ),
+    (
+        "latin-1 charset",
+        SUBMIT,
+        '{"inputs": {"email": "caf\xe9@b.c"}}'.encode("latin-1"),
+        {"Content-Type": "application/json; charset=latin-1"},
+        415,
+        "unsupported_media_type",
+    ),
     ("NaN literal", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": NaN}}', {}, 400, None),
     ("huge exponent", SUBMIT, b'{"inputs": {"email": "a@b.c", "age": 1e999}}', {}, 400, None),
     (
@@ -114,6 +147,21 @@ CORPUS = [
 ]
 
 
+# (name, path, body actually sent, Content-Length announced): the client half-closes early.
+SHORT_BODIES = [
+    ("valid JSON, short of its length", SUBMIT, b'{"inputs": {"email": "a@b.c"}}', 200),
+    ("cut inside a string", SUBMIT, b'{"inputs": {"email": "a@b', 31),
+    ("nothing of its length", SUBMIT, b"", 31),
+    ("one byte short", SUBMIT, b'{"inputs": {"email": "a@b.c"}} ', 32),
+]
+
+
+def send_short(url, token: str, path: str, body: bytes, announced: int) -> tuple[int, dict]:
+    headers = {"Authorization": f"Token {token}", "Content-Type": JSON}
+    status, payload = send_raw(url, "POST", path, headers, body, announced)
+    return status, json.loads(payload) if payload else {}
+
+
 @pytest.fixture
 def api(live_server):
     user = make_user("hostile-tester", "actions.view_run", "actions.submit_run")
@@ -133,6 +181,7 @@ def api(live_server):
         conn.close()
         return response.status, json.loads(raw) if raw else {}
 
+    send.short = lambda path, body, announced: send_short(url, token, path, body, announced)
     return send
 
 
@@ -150,6 +199,13 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
             assert payload["error"] == code, f"{name}: {payload}"
         assert written() == (0, 0), f"{name} wrote a row"
         refused += 1
+    for name, path, body, announced in SHORT_BODIES:
+        got, payload = api.short(path, body, announced)
+        assert got == 400, f"{name}: {got} {payload}"
+        assert payload["error"] == "invalid_body", f"{name}: {payload}"
+        assert f"after {len(body)} of the {announced} bytes" in payload["message"], name
+        assert written() == (0, 0), f"{name} wrote a row"
+        refused += 1
     # The server still serves, and hostile-looking but valid strings are stored verbatim.
     hostile = {"email": "<script>alert(1)</script>@x.y'; DROP TABLE actions_run; --"}
     got, payload = api(
@@ -159,7 +215,8 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
     assert Run.objects.get().inputs == hostile
     with capsys.disabled():
         print(
-            f"\nchaos[hostile-input]: HTTP inputs tried {len(CORPUS)}, refused {refused}, "
+            f"\nchaos[hostile-input]: HTTP inputs tried {len(CORPUS) + len(SHORT_BODIES)}, "
+            f"refused {refused}, "
             "server kept serving"
         )
 
@@ -173,9 +230,60 @@ def test_every_hostile_request_gets_a_specific_4xx_json_error_and_writes_nothing
         ('{"email": "a@b.c", "age": NaN}', None, "invalid_inputs"),
         ('{"email": "a@b.c"}', "k" * 256, "invalid_idempotency_key"),
         ('{"email": "a@b.c"}', "", "invalid_idempotency_key"),
+        ('{"email": "a@b.c", "email": "x@y.z"}', None, "invalid_json"),
+        ('{"email": "a@b.c", "age": 9007199254740993}', None, "invalid_inputs"),
     ],
 )
 def test_the_submit_command_refuses_hostile_input_with_its_code(inputs, key, code):
     with pytest.raises(CommandError, match=code):
         call_command("submit", "test-schema", inputs=inputs, key=key)
     assert written() == (0, 0)
+
+
+# The dashboard: (name, method, path, urlencoded body or None, Content-Length announced or None)
+DASHBOARD = [
+    ("NUL in the search", "GET", "/runs/?q=%00", None, None),
+    ("NUL in an error code", "GET", "/runs/failed/?code=a%00b", None, None),
+    ("NUL in an action", "GET", "/runs/?action=%00", None, None),
+    ("NUL in a range", "GET", "/?since=%00", None, None),
+    ("NUL in a parameter's name", "GET", "/actions/?%00=1", None, None),
+    ("NUL in a resolve note", "POST", "/runs/{run}/resolve/", b"note=a%00b", None),
+    ("NUL in a retry note", "POST", "/runs/{run}/retry/", b"note=%00", None),
+    ("NUL in a bulk note", "POST", "/runs/bulk/", b"op=resolve&note=a%00b&ids={run}", None),
+    ("NUL in a bulk id", "POST", "/runs/bulk/", b"op=retry&ids={run}%00&confirmed=1", None),
+    ("NUL in a pause note", "POST", "/actions/test-noop/pause/", b"note=%00", None),
+    ("short resolve body", "POST", "/runs/{run}/resolve/", b"note=settled", 40),
+    ("short pause body", "POST", "/actions/test-noop/pause/", b"", 12),
+]
+
+
+def test_every_hostile_dashboard_input_is_a_400_saying_why_and_changes_nothing(
+    live_server, client, operator, capsys
+):
+    run = make_dead_run()
+    client.force_login(operator)
+    csrf = "c" * 32
+    cookies = f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}"
+    url = urlparse(live_server.url)
+    refused = 0
+    for name, method, path, body, announced in DASHBOARD:
+        headers = {"Cookie": cookies, "X-CSRFToken": csrf}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            body = body.replace(b"{run}", str(run.pk).encode())
+        path = path.replace("{run}", str(run.pk))
+        status, page = send_raw(url, method, path, headers, body or b"", announced)
+        assert status == 400, f"{name}: {status}"
+        reason = "NUL characters are not allowed" if announced is None else "bytes its Content"
+        assert reason in page.decode(errors="replace"), name
+        assert not OperatorEvent.objects.exists(), f"{name} wrote an event"
+        assert Run.objects.get().status == RunStatus.DEAD, name
+        assert not Action.objects.filter(paused=True).exists(), name
+        refused += 1
+    status, _ = send_raw(url, "GET", "/runs/failed/?code=bad_request", {"Cookie": cookies})
+    assert status == 200
+    with capsys.disabled():
+        print(
+            f"\nchaos[hostile-input]: dashboard inputs tried {len(DASHBOARD)}, refused "
+            f"{refused} with 400, nothing written, server kept serving"
+        )

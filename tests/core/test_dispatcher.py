@@ -4,8 +4,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from actions import queue, submit
-from actions.dispatcher import dispatch_once
+from actions import dispatcher, queue, submit
+from actions.dispatcher import dispatch_once, reenqueue_waiting
 from actions.models import Action, Run, RunStatus
 from actions.runs import claim_run
 from actions.worker import execute_run
@@ -90,3 +90,29 @@ def test_a_backlog_is_not_mistaken_for_lost_enqueues():
     assert dispatch_once().reenqueued == 0
     assert queue.size() == 2
     assert {waiting.pk, behind.pk} == set(Run.objects.values_list("pk", flat=True))
+
+
+def test_after_a_wedged_cluster_the_runs_it_may_have_taken_are_enqueued_again():
+    long_ago = timezone.now() - timedelta(minutes=5)
+    taken = [submit("test-noop", {"n": i}) for i in range(3)]
+    Run.objects.filter(pk__in=[r.pk for r in taken]).update(enqueued_at=long_ago)
+    fresh = submit("test-noop", {"n": "fresh"})
+    queue.purge()  # what the dead cluster held is gone; its queue rows would not come back
+
+    assert reenqueue_waiting(timezone.now() - timedelta(minutes=1)) == 3
+    assert queue.size() == 3
+    assert reload(fresh).enqueued_at > long_ago
+    assert all(reload(run).enqueued_at > long_ago for run in taken)
+    assert reenqueue_waiting(timezone.now() - timedelta(minutes=1)) == 0
+
+
+def test_after_a_wedged_cluster_the_oldest_batch_is_enqueued_again(monkeypatch):
+    monkeypatch.setattr(dispatcher, "BATCH", 2)
+    runs = [submit("test-noop", {"n": i}) for i in range(3)]
+    for minutes, run in zip([9, 7, 8], runs, strict=True):
+        Run.objects.filter(pk=run.pk).update(
+            enqueued_at=timezone.now() - timedelta(minutes=minutes)
+        )
+    queue.purge()
+    assert reenqueue_waiting(timezone.now() - timedelta(minutes=1)) == 2
+    assert reload(runs[1]).enqueued_at < timezone.now() - timedelta(minutes=6)  # the newest

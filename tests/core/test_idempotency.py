@@ -5,11 +5,12 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from actions import submit
 from actions.models import IdempotencyRecord, Run
+from actions.queue import close_connections_for_fork
 from actions.worker import execute_run
 from tests.concurrent_submit import submit_once
 from tests.conftest import subprocess_database_url
@@ -77,7 +78,7 @@ def test_32_concurrent_threads_get_one_run_and_31_replays():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_32_concurrent_processes_get_one_run_and_31_replays():
-    connections.close_all()  # forked children must not share the parent's connection
+    close_connections_for_fork()  # no connection, and no pool of them, crosses the fork
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(32)
     queue = context.Queue()

@@ -128,6 +128,32 @@ def test_a_result_that_cannot_be_stored_fails_with_invalid_result():
     assert run.error["code"] == "invalid_result"
 
 
+def test_a_result_is_stored_in_its_canonical_form():
+    registry.action("test-float-result")(lambda inputs, ctx: {"total": 1900.0, "ratio": 0.50})
+    try:
+        run = submit("test-float-result", {})
+        execute_run(str(run.pk))
+    finally:
+        registry.unregister("test-float-result")
+    run = reload(run)
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.result == {"ratio": 0.5, "total": 1900}
+    assert type(run.result["total"]) is int
+
+
+def test_a_result_with_an_integer_a_double_would_round_fails_with_invalid_result():
+    registry.action("test-big-result")(lambda inputs, ctx: {"id": 2**53 + 1})
+    try:
+        run = submit("test-big-result", {})
+        execute_run(str(run.pk))
+    finally:
+        registry.unregister("test-big-result")
+    run = reload(run)
+    assert run.status == RunStatus.DEAD
+    assert run.error["code"] == "invalid_result"
+    assert "send it as a string" in run.error["message"]
+
+
 def test_a_worker_without_the_handler_leaves_the_run_untouched_and_says_why():
     run = submit("test-counted", {})
     spec = registry.get_spec("test-counted")

@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 import time
+from datetime import timedelta
 
 from django import db
 from django.core.management.base import BaseCommand, CommandError
@@ -12,9 +13,13 @@ from django.utils import timezone
 from actions import dispatcher, jobs, pruning, queue
 from actions.conf import app_settings
 from actions.health import longest_lease
+from actions.watchdog import Watchdog
 from actions.worker import worker_name
 
 log = logging.getLogger("actions.runworker")
+
+# Seconds a wedged cluster's sentinel has to stop by itself before its processes are killed.
+RESTART_GRACE = 5
 
 
 class Command(BaseCommand):
@@ -55,6 +60,7 @@ class Command(BaseCommand):
         cluster = None
         if not options["no_cluster"]:
             cluster = queue.start_cluster(on_signal=request_stop, workers=options["workers"])
+        watchdog = Watchdog(app_settings.WATCHDOG_SECONDS, queue.worker_count())
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         engine = f"{queue.broker_name()} broker"
@@ -71,6 +77,10 @@ class Command(BaseCommand):
                     raise CommandError("the django-q2 cluster died; exiting to be restarted")
                 now = time.monotonic()
                 try:
+                    if cluster is not None and (why := watchdog.wedged()):
+                        log.error("runworker %s: restarting its django-q2 cluster: %s", name, why)
+                        cluster = self.restart_cluster(cluster, request_stop, options["workers"])
+                        log.warning("runworker %s: django-q2 cluster restarted", name)
                     if now >= next_beat:
                         dispatcher.beat(name, started_at)
                         next_beat = now + app_settings.HEARTBEAT_INTERVAL
@@ -90,6 +100,16 @@ class Command(BaseCommand):
             with contextlib.suppress(db.Error):
                 dispatcher.forget_worker(name)
             self.stdout.write(f"runworker {name} stopped")
+
+    def restart_cluster(self, cluster, on_signal, workers: int | None):
+        """Replace a wedged cluster, and hand its runs to the queue again."""
+        queue.kill_cluster(cluster, grace=RESTART_GRACE)
+        db.connections.close_all()
+        cluster = queue.start_cluster(on_signal=on_signal, workers=workers)
+        # Whatever the old cluster had taken off the queue died with it.
+        since = timezone.now() - timedelta(seconds=app_settings.WATCHDOG_SECONDS)
+        dispatcher.reenqueue_waiting(since)
+        return cluster
 
     def abandon_orphans(self, name: str) -> None:
         """Stop what a dead sentinel left behind: a pusher with no workers would eat tasks.

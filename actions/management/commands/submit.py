@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
+from actions import canonical
 from actions.errors import DoplatformError
 from actions.management.cli import dumps, run_body
 from actions.models import FINISHED, Run, RunStatus
@@ -59,10 +60,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            inputs = json.loads(options["inputs"])
-        except json.JSONDecodeError as error:
-            raise CommandError(f"invalid_json: --inputs is not valid JSON: {error}") from None
-        try:
+            inputs = canonical.loads(options["inputs"], what="--inputs")
             run = submit(options["action"], inputs, idempotency_key=options["key"])
         except DoplatformError as error:
             raise CommandError(f"{error.code}: {error.message}") from None
