@@ -140,13 +140,19 @@ print(json.dumps({
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_login_behind_a_tls_proxy_passes_the_origin_check():
+def test_a_login_behind_a_tls_proxy_passes_the_origin_check(tmp_path):
+    # The login page names its static files by the manifest collectstatic writes.
+    production = production_variables() | {"DJANGO_STATIC_ROOT": str(tmp_path / "static")}
+    collected = reference_project(
+        "manage.py", "collectstatic", "--no-input", "-v0", DOPLATFORM_DEV="", **production
+    )
+    assert collected.returncode == 0, collected.stderr
     done = reference_project(
         "-c",
         LOG_IN_BEHIND_THE_PROXY,
         DOPLATFORM_DEV="",
         DATABASE_URL=subprocess_database_url(),
-        **production_variables(),
+        **production,
     )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)

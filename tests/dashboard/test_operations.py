@@ -34,7 +34,7 @@ def test_retry_on_the_run_page_answers_the_live_section(operator_client):
     assert response.template_name == "actions/run_detail.html#run-live-answer"
     html = response.content.decode()
     assert (
-        f'<section id="run-live" class="card" hx-get="/runs/{run.pk}/" hx-trigger="every 2s [liveIdle()]"'
+        f'<section id="run-live" class="card" hx-get="/runs/{run.pk}/" hx-trigger="run-refresh from:body"'
         in html
     )
     assert "Retried run" in html

@@ -85,7 +85,7 @@ def test_shows_the_idempotency_key_and_that_duplicates_return_this_run(operator_
 def test_a_run_in_flight_polls_itself(operator_client):
     run = make_run("test-noop", status="queued")
     html = operator_client.get(f"/runs/{run.pk}/").content.decode()
-    assert f'hx-get="/runs/{run.pk}/" hx-trigger="every 2s [liveIdle()]"' in html
+    assert f'hx-get="/runs/{run.pk}/" hx-trigger="run-refresh from:body"' in html
 
 
 def test_a_poll_answers_only_the_live_section(operator_client):
