@@ -144,7 +144,7 @@ class MakeRun:
             os.killpg(self.proc.pid, signal.SIGINT)
         else:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
+        return self.proc.wait(60)  # a loaded machine stops a busy worker slowly
 
     def kill(self) -> None:
         if self.proc.poll() is None:
