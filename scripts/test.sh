@@ -8,7 +8,7 @@ trap stop_throwaway_postgres EXIT
 
 sqlite_url="sqlite:///$PWD/.test-sqlite.db"
 echo "== pass 1/2: SQLite =="
-DATABASE_URL="$sqlite_url" REDIS_URL="" pytest -m "not postgres and not browser" "$@"
+DATABASE_URL="$sqlite_url" REDIS_URL="" pytest -m "not postgres and not browser and not once" "$@"
 
 echo "== pass 2/2: PostgreSQL =="
 if ! find_postgres; then

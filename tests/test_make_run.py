@@ -189,6 +189,7 @@ def serve_then_stop(database: Path, how: str) -> str:
 
 
 @pytest.mark.worker
+@pytest.mark.once  # it brings its own SQLite database
 def test_make_run_serves_until_ctrl_c_or_sigterm_and_ends_with_status_0(tmp_path):
     first = serve_then_stop(tmp_path / "db.sqlite3", "ctrl-c")
     for step in ("applying migrations", "collecting static files", "dashboard at", "stopped"):
